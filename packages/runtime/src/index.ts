@@ -1,0 +1,30 @@
+// Public API of @kv-assets/runtime.
+export { serveAsset, createAssetHandler, defaultCacheControl, isNavigation } from "./serve.js";
+export type { ServeAssetOptions, NotFoundHandling, AssetHandler } from "./serve.js";
+export {
+  getAsset,
+  hasAsset,
+  partKeys,
+  validateManifest,
+  MANIFEST_VERSION,
+  KV_VALUE_LIMIT,
+  FLAG_IMMUTABLE,
+} from "./manifest.js";
+export type {
+  AssetManifest,
+  ManifestEntry,
+  ManifestVariant,
+  ContentEncoding,
+  Asset,
+  AssetVariant,
+} from "./manifest.js";
+export type { AssetStorage } from "./storage.js";
+export { withEdgeCache } from "./edge-cache.js";
+export { resolveHtml } from "./html.js";
+export type { HtmlHandling, HtmlResolution } from "./html.js";
+export { decodePath, encodePath } from "./path.js";
+export { evaluatePreconditions, matchesEntityTag, parseEntityTags, parseHttpDate, formatHttpDate } from "./conditional.js";
+export type { PreconditionResult, Validators } from "./conditional.js";
+export { parseRange, ifRangeAllows, contentRange, MAX_RANGES } from "./range.js";
+export type { ByteRange, RangeResult } from "./range.js";
+export { negotiateEncoding, parseAcceptEncoding } from "./encoding.js";

@@ -1,0 +1,158 @@
+// The manifest format shared by the sync engine (which writes it) and the runtime (which reads it).
+
+/** Version of the manifest format this runtime reads. */
+export const MANIFEST_VERSION = 1;
+
+/** Largest value Workers KV stores under one key (25 MiB). */
+export const KV_VALUE_LIMIT = 25 * 1024 * 1024;
+
+/**
+ * Everything the runtime needs to answer a request without reading storage, except the body.
+ * Kept compact on purpose: entries are tuples and repeated strings live in tables, so tens of
+ * thousands of files still fit a Worker bundle.
+ */
+export interface AssetManifest {
+  /** Format version; see {@link MANIFEST_VERSION}. */
+  v: typeof MANIFEST_VERSION;
+  /** Prefix of every storage key this manifest references, e.g. `""` or `"project/acme/"`. */
+  prefix: string;
+  /** Bodies larger than this many bytes are stored in parts under `${key}.${index}`. */
+  chunk: number;
+  /** Content types (with charset where it applies), referenced by index from entries. */
+  types: string[];
+  /** Last-Modified times in seconds since the epoch, referenced by index from entries. */
+  times: number[];
+  /** URL path (decoded, starting with `/`) to entry. */
+  files: Record<string, ManifestEntry>;
+  /** When the sync that produced this manifest ran, in milliseconds since the epoch. */
+  created?: number;
+}
+
+/**
+ * One file: `[hash, size, typeIndex, timeIndex, flags, variants?]`.
+ * The hash is the xxh64 of the bytes in hex; the storage key is `prefix + hash`.
+ */
+export type ManifestEntry =
+  | [hash: string, size: number, type: number, time: number, flags: number]
+  | [hash: string, size: number, type: number, time: number, flags: number, variants: ManifestVariant[]];
+
+/** A precompressed body of a file: `[encoding, hash, size]`. */
+export type ManifestVariant = [encoding: ContentEncoding, hash: string, size: number];
+
+/** Encodings the sync engine precompresses to. */
+export type ContentEncoding = "br" | "gzip";
+
+/** Entry flag: the file name carries a content hash, so it may be cached forever. */
+export const FLAG_IMMUTABLE = 1;
+
+/** A file of the manifest in readable form. */
+export interface Asset {
+  /** URL path of the file. */
+  path: string;
+  /** Storage key of the identity body (first part's base when chunked). */
+  key: string;
+  /** Strong entity tag, quoted. */
+  etag: string;
+  /** Size of the identity body in bytes. */
+  size: number;
+  /** Content-Type header value. */
+  contentType: string;
+  /** Last-Modified time in seconds since the epoch. */
+  lastModified: number;
+  /** Whether the path is fingerprinted (safe to cache for a year). */
+  immutable: boolean;
+  /** Precompressed variants, best first as the sync engine wrote them. */
+  variants: AssetVariant[];
+}
+
+/** A precompressed body of an {@link Asset}. */
+export interface AssetVariant {
+  encoding: ContentEncoding;
+  key: string;
+  etag: string;
+  size: number;
+}
+
+/** Returns the file at `path` (a decoded URL path), or `undefined` when the manifest has none. */
+export function getAsset(manifest: AssetManifest, path: string): Asset | undefined {
+  // Own properties only: a path like `/__proto__` or `constructor` must not reach Object.prototype.
+  if (!Object.hasOwn(manifest.files, path)) return undefined;
+  const entry = manifest.files[path];
+  if (!entry) return undefined;
+  const [hash, size, type, time, flags, variants] = entry;
+  return {
+    path,
+    key: manifest.prefix + hash,
+    etag: `"${hash}"`,
+    size,
+    contentType: manifest.types[type] ?? "application/octet-stream",
+    lastModified: manifest.times[time] ?? 0,
+    immutable: (flags & FLAG_IMMUTABLE) !== 0,
+    variants: (variants ?? []).map(([encoding, vhash, vsize]) => ({
+      encoding,
+      key: manifest.prefix + vhash,
+      etag: `"${vhash}"`,
+      size: vsize,
+    })),
+  };
+}
+
+/** Whether the manifest has a file at `path`. */
+export function hasAsset(manifest: AssetManifest, path: string): boolean {
+  return Object.hasOwn(manifest.files, path);
+}
+
+/** Storage keys holding a body of `size` bytes stored under `key`: one, or its parts when chunked. */
+export function partKeys(key: string, size: number, chunk: number): string[] {
+  if (size <= chunk) return [key];
+  const count = Math.ceil(size / chunk);
+  return Array.from({ length: count }, (_, index) => `${key}.${index}`);
+}
+
+/**
+ * Checks that a value is shaped like a manifest this runtime can read, so one loaded at runtime
+ * (from KV, a platform's upload) fails loudly instead of crashing requests later.
+ * Returns a description of the first problem, or `undefined` when it is valid.
+ */
+export function validateManifest(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return "not an object";
+  const m = value as Partial<AssetManifest>;
+  if (m.v !== MANIFEST_VERSION) return `unsupported version ${String(m.v)} (expected ${MANIFEST_VERSION})`;
+  if (typeof m.prefix !== "string") return "prefix is not a string";
+  if (typeof m.chunk !== "number" || !(m.chunk > 0)) return "chunk is not a positive number";
+  if (!Array.isArray(m.types) || !m.types.every((t) => typeof t === "string")) return "types is not a list of strings";
+  if (!Array.isArray(m.times) || !m.times.every((t) => Number.isFinite(t))) return "times is not a list of numbers";
+  if (typeof m.files !== "object" || m.files === null) return "files is not an object";
+  for (const [path, entry] of Object.entries(m.files)) {
+    if (!path.startsWith("/")) return `path ${JSON.stringify(path)} does not start with "/"`;
+    if (!isEntry(entry, m.types.length, m.times.length)) return `entry for ${JSON.stringify(path)} is malformed`;
+  }
+  return undefined;
+}
+
+const HASH = /^[0-9a-f]{1,64}$/;
+
+function isEntry(entry: unknown, types: number, times: number): boolean {
+  if (!Array.isArray(entry) || entry.length < 5 || entry.length > 6) return false;
+  const [hash, size, type, time, flags, variants] = entry as unknown[];
+  if (typeof hash !== "string" || !HASH.test(hash)) return false;
+  if (!isIndex(size, Number.MAX_SAFE_INTEGER + 1) || !isIndex(type, types) || !isIndex(time, times)) return false;
+  if (!isIndex(flags, 256)) return false;
+  if (variants === undefined) return true;
+  return (
+    Array.isArray(variants) &&
+    variants.every(
+      (v) =>
+        Array.isArray(v) &&
+        v.length === 3 &&
+        (v[0] === "br" || v[0] === "gzip") &&
+        typeof v[1] === "string" &&
+        HASH.test(v[1]) &&
+        isIndex(v[2], Number.MAX_SAFE_INTEGER + 1),
+    )
+  );
+}
+
+function isIndex(value: unknown, bound: number): boolean {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) < bound;
+}

@@ -1,0 +1,45 @@
+// Turns a request's URL path into a manifest path, and a manifest path back into a safe URL path.
+
+/**
+ * Decodes a URL pathname (as `new URL(...).pathname` gives it) into the form the manifest uses.
+ * Each segment is percent-decoded on its own, runs of `/` collapse into one, and anything that
+ * could name a different file than the one written is refused with `null`: malformed escapes,
+ * NUL and other control bytes, `.` and `..` segments (also when encoded) and a decoded `/` or `\`.
+ */
+export function decodePath(pathname: string): string | null {
+  if (!pathname.startsWith("/")) return null;
+  const segments = pathname.split("/");
+  const out: string[] = [];
+  for (let i = 1; i < segments.length; i++) {
+    const raw = segments[i] as string;
+    const last = i === segments.length - 1;
+    // Empty segments come from `//` (skipped) or from a trailing slash (kept as meaningful).
+    if (raw === "") {
+      if (last) out.push("");
+      continue;
+    }
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      return null;
+    }
+    if (segment === "." || segment === ".." || UNSAFE.test(segment)) return null;
+    out.push(segment);
+  }
+  return "/" + out.join("/");
+}
+
+/** Percent-encodes a decoded path for a `Location` header; the result always starts with one `/`. */
+export function encodePath(path: string): string {
+  const encoded = path
+    .split("/")
+    .filter((segment, i, all) => segment !== "" || i === all.length - 1)
+    .map((segment) => encodeURIComponent(segment))
+    .join("/");
+  return "/" + encoded;
+}
+
+// Control characters (NUL, CR, LF, ...) and both slashes cannot appear in a file name we serve.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f/\\]/;

@@ -1,0 +1,224 @@
+// serveAsset: answers a GET or HEAD for a file of the manifest, or resolves null so the app can route it.
+
+import { evaluatePreconditions, formatHttpDate, type Validators } from "./conditional.js";
+import { withEdgeCache } from "./edge-cache.js";
+import { negotiateEncoding } from "./encoding.js";
+import { resolveHtml, type HtmlHandling } from "./html.js";
+import { getAsset, hasAsset, type Asset, type AssetManifest } from "./manifest.js";
+import { decodePath, encodePath } from "./path.js";
+import { contentRange, ifRangeAllows, parseRange, type ByteRange } from "./range.js";
+import { openBody, type AssetStorage } from "./storage.js";
+
+/** What to do when no file matches the request. */
+export type NotFoundHandling = "none" | "404-page" | "single-page-application";
+
+/** Options of {@link serveAsset} and {@link createAssetHandler}. */
+export interface ServeAssetOptions {
+  /**
+   * How `.html` files and trailing slashes map to URLs, as in Workers Static Assets.
+   * Non-canonical URLs get a 307 to the canonical one.
+   * @default "auto-trailing-slash"
+   */
+  htmlHandling?: HtmlHandling;
+  /**
+   * When no file matches: `"none"` resolves `null`; `"404-page"` serves the nearest `404.html` up
+   * the tree with status 404; `"single-page-application"` serves `/index.html` with status 200 to
+   * navigation requests (`Sec-Fetch-Mode: navigate`, or `Accept: text/html` from clients that do
+   * not send Sec-Fetch-Mode) and resolves `null` for everything else.
+   * @default "none"
+   */
+  notFoundHandling?: NotFoundHandling;
+  /**
+   * Cache-Control for a file. Return `undefined` to keep the default: fingerprinted files
+   * `public, max-age=31536000, immutable`, everything else `public, max-age=0, must-revalidate`.
+   * @default undefined
+   */
+  cacheControl?: (asset: Asset) => string | undefined;
+  /**
+   * Seconds a body may stay in KV's edge cache (`cacheTtl` of `KV.get`). Keys are content-addressed
+   * and never change, so a long time is safe.
+   * @default 31536000
+   */
+  cacheTtl?: number;
+  /**
+   * Keep whole bodies in the Cache API (`caches.default`) in front of storage. Needs `waitUntil`.
+   * @default false
+   */
+  edgeCache?: boolean;
+  /** Lets background work (edge cache writes) outlive the response: pass `ctx.waitUntil`. */
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+/** A request handler bound to one manifest, storage and set of options. */
+export type AssetHandler = (request: Request) => Promise<Response | null>;
+
+/**
+ * Serves the file of `manifest` that `request` asks for, reading its body from `storage`.
+ * Resolves `null` when the request is not for a file (another method, or no match under
+ * `notFoundHandling: "none"`), so the app can route it. Never rejects.
+ */
+export function serveAsset(
+  request: Request,
+  manifest: AssetManifest,
+  storage: AssetStorage,
+  options: ServeAssetOptions = {},
+): Promise<Response | null> {
+  return createAssetHandler(manifest, storage, options)(request);
+}
+
+/** Resolves options once and returns a handler for many requests. */
+export function createAssetHandler(
+  manifest: AssetManifest,
+  storage: AssetStorage,
+  options: ServeAssetOptions = {},
+): AssetHandler {
+  const htmlHandling = options.htmlHandling ?? "auto-trailing-slash";
+  const notFoundHandling = options.notFoundHandling ?? "none";
+  const cacheControl = options.cacheControl;
+  const cacheTtl = options.cacheTtl ?? 31536000;
+  const waitUntil = options.waitUntil;
+  const edgeCache = (options.edgeCache ?? false) && waitUntil !== undefined && typeof caches !== "undefined";
+  if ((options.edgeCache ?? false) && waitUntil === undefined) {
+    throw new Error("[kv-assets] edgeCache needs waitUntil; pass { waitUntil: (p) => ctx.waitUntil(p) }");
+  }
+  const has = (path: string): boolean => hasAsset(manifest, path);
+
+  return async function handleAsset(request) {
+    try {
+      return await handle(request);
+    } catch (error) {
+      // Nothing above is expected to throw; if it does, the request still gets an answer.
+      console.error(`[kv-assets] failed to serve ${request.url}: ${String(error)}`);
+      return unavailable();
+    }
+  };
+
+  async function handle(request: Request): Promise<Response | null> {
+    if (request.method !== "GET" && request.method !== "HEAD") return null;
+    const url = new URL(request.url);
+    const path = decodePath(url.pathname);
+    const found = path === null ? null : resolveHtml(path, htmlHandling, has);
+    if (found && "redirect" in found) {
+      // A relative reference that always starts with exactly one `/`, so it stays on this origin.
+      return new Response(null, {
+        status: 307,
+        headers: { Location: encodePath(found.redirect) + url.search, "Cache-Control": "no-cache" },
+      });
+    }
+    if (found) return send(request, getAsset(manifest, found.file) as Asset, 200, url);
+
+    if (notFoundHandling === "404-page") {
+      const page = nearest404(path ?? "/");
+      if (page) return send(request, getAsset(manifest, page) as Asset, 404, url);
+    } else if (notFoundHandling === "single-page-application" && isNavigation(request) && has("/index.html")) {
+      return send(request, getAsset(manifest, "/index.html") as Asset, 200, url);
+    }
+    return null;
+  }
+
+  function nearest404(path: string): string | undefined {
+    let dir = path;
+    while (dir !== "") {
+      dir = dir.slice(0, dir.lastIndexOf("/"));
+      if (has(`${dir}/404.html`)) return `${dir}/404.html`;
+    }
+    return undefined;
+  }
+
+  async function send(request: Request, asset: Asset, status: 200 | 404, url: URL): Promise<Response> {
+    const headers = new Headers({ "Content-Type": asset.contentType });
+    const rangeHeader = status === 200 && request.method === "GET" ? request.headers.get("Range") : null;
+    // Range requests get the identity body: byte offsets must refer to one fixed representation.
+    const encoding =
+      rangeHeader === null
+        ? negotiateEncoding(clientAcceptEncoding(request), asset.variants.map((v) => v.encoding))
+        : null;
+    const variant = asset.variants.find((v) => v.encoding === encoding);
+    const selected = variant ?? { key: asset.key, etag: asset.etag, size: asset.size };
+    const validators: Validators = { etag: selected.etag, lastModified: asset.lastModified };
+
+    if (asset.variants.length > 0) headers.set("Vary", "Accept-Encoding");
+    if (status === 404) {
+      headers.set("Cache-Control", "no-cache");
+    } else {
+      headers.set("ETag", validators.etag);
+      headers.set("Last-Modified", formatHttpDate(asset.lastModified));
+      headers.set("Cache-Control", cacheControl?.(asset) ?? defaultCacheControl(asset));
+      headers.set("Accept-Ranges", "bytes");
+      const outcome = evaluatePreconditions(request.headers, validators);
+      if (outcome === "not-modified") {
+        headers.delete("Content-Type");
+        return new Response(null, { status: 304, headers });
+      }
+      if (outcome === "failed") return new Response(null, { status: 412, headers: { "Cache-Control": "no-cache" } });
+    }
+
+    let range: ByteRange | null = null;
+    if (rangeHeader !== null && ifRangeAllows(request.headers.get("If-Range"), validators)) {
+      const ranges = parseRange(rangeHeader, asset.size);
+      if (ranges === "unsatisfiable") {
+        return new Response(null, {
+          status: 416,
+          headers: { "Content-Range": `bytes */${asset.size}`, "Accept-Ranges": "bytes", "Content-Length": "0" },
+        });
+      }
+      // Several disjoint ranges get the whole body (RFC 9110 §14.2 lets a server ignore Range).
+      if (ranges !== null && ranges.length === 1) range = ranges[0] as ByteRange;
+    }
+
+    const length = range ? range.end - range.start + 1 : selected.size;
+    headers.set("Content-Length", String(length));
+    if (range) headers.set("Content-Range", contentRange(range, asset.size));
+    if (variant) headers.set("Content-Encoding", variant.encoding);
+    const responseStatus = range ? 206 : status;
+    // Precompressed bodies are sent as they are: "manual" stops the runtime encoding them again.
+    const init: ResponseInit = { status: responseStatus, headers, ...(variant ? { encodeBody: "manual" } : {}) };
+    if (request.method === "HEAD") return new Response(null, init);
+
+    const source =
+      edgeCache && range === null && waitUntil ? withEdgeCache(storage, caches.default, url.origin, waitUntil) : storage;
+    let body;
+    try {
+      body = await openBody(source, selected.key, selected.size, manifest.chunk, range, cacheTtl);
+    } catch (error) {
+      console.error(`[kv-assets] storage failed reading "${selected.key}" for ${asset.path}: ${String(error)}`);
+      return unavailable();
+    }
+    if ("missing" in body) {
+      console.error(
+        `[kv-assets] storage has no value for key "${body.missing}" (${asset.path}); the manifest is ahead of storage, re-run the sync`,
+      );
+      return unavailable();
+    }
+    return new Response(body.stream, init);
+  }
+}
+
+/** Cache-Control for a file when no `cacheControl` option overrides it. */
+export function defaultCacheControl(asset: Asset): string {
+  return asset.immutable ? "public, max-age=31536000, immutable" : "public, max-age=0, must-revalidate";
+}
+
+/** Whether a request is a browser navigation (a page load rather than a subresource fetch). */
+export function isNavigation(request: Request): boolean {
+  const mode = request.headers.get("Sec-Fetch-Mode");
+  if (mode !== null) return mode === "navigate";
+  return (request.headers.get("Accept") ?? "").includes("text/html");
+}
+
+// Cloudflare rewrites the Accept-Encoding a Worker sees; the client's own value is on request.cf.
+function clientAcceptEncoding(request: Request): string | null {
+  const cf: unknown = request.cf;
+  if (typeof cf === "object" && cf !== null && "clientAcceptEncoding" in cf) {
+    const value = (cf as { clientAcceptEncoding?: unknown }).clientAcceptEncoding;
+    if (typeof value === "string") return value;
+  }
+  return request.headers.get("Accept-Encoding");
+}
+
+function unavailable(): Response {
+  return new Response("Service Unavailable: asset storage is not ready\n", {
+    status: 503,
+    headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store", "Retry-After": "5" },
+  });
+}

@@ -1,0 +1,104 @@
+// Where bodies come from: the storage interface, and reading a body (or a byte range of it) by parts.
+
+import { partKeys } from "./manifest.js";
+import type { ByteRange } from "./range.js";
+
+/**
+ * The one call the runtime makes to storage. A `KVNamespace` satisfies it as it is; anything else
+ * (R2, a Map in tests, an origin) plugs in with a few lines.
+ */
+export interface AssetStorage {
+  get(key: string, options: { type: "stream"; cacheTtl?: number }): Promise<ReadableStream | null>;
+}
+
+/** A body that could be opened, or the key storage did not have. */
+export type OpenedBody = { stream: ReadableStream; length: number } | { missing: string };
+
+/**
+ * Opens the body stored under `key` (`size` bytes, in parts of `chunk` bytes when larger), or only
+ * `range` of it. Every part the response needs is looked up before the response starts, so a
+ * missing key is known while the status can still say so; only the parts `range` touches are read.
+ */
+export async function openBody(
+  storage: AssetStorage,
+  key: string,
+  size: number,
+  chunk: number,
+  range: ByteRange | null,
+  cacheTtl: number,
+): Promise<OpenedBody> {
+  const keys = partKeys(key, size, chunk);
+  const options = { type: "stream", cacheTtl } as const;
+  if (keys.length === 1 && range === null) {
+    const stream = await storage.get(key, options);
+    return stream ? { stream: withLength(stream, size), length: size } : { missing: key };
+  }
+
+  const partSize = keys.length === 1 ? Math.max(size, 1) : chunk;
+  const start = range?.start ?? 0;
+  const end = range?.end ?? size - 1;
+  const first = Math.floor(start / partSize);
+  const last = Math.max(first, Math.floor(end / partSize));
+  const needed = keys.slice(first, last + 1);
+  const streams = await Promise.all(needed.map((k) => storage.get(k, options)));
+  const absent = streams.findIndex((s) => s === null);
+  if (absent !== -1) {
+    await Promise.all(streams.map((s) => s?.cancel().catch(() => {})));
+    return { missing: needed[absent] as string };
+  }
+  const length = Math.max(0, end - start + 1);
+  return {
+    stream: slice(streams as ReadableStream[], start - first * partSize, length),
+    length,
+  };
+}
+
+/** Gives a stream a known length, so the response carries Content-Length rather than chunking. */
+function withLength(stream: ReadableStream, length: number): ReadableStream {
+  if (typeof FixedLengthStream !== "function") return stream;
+  const fixed = new FixedLengthStream(length);
+  stream.pipeTo(fixed.writable).catch(() => {});
+  return fixed.readable;
+}
+
+/** Concatenates `parts`, skipping `skip` bytes and ending after `length` bytes. */
+function slice(parts: ReadableStream[], skip: number, length: number): ReadableStream {
+  const { readable, writable } =
+    typeof FixedLengthStream === "function" ? new FixedLengthStream(length) : new TransformStream<Uint8Array, Uint8Array>();
+  void pump();
+  return readable;
+
+  async function pump(): Promise<void> {
+    const writer = writable.getWriter();
+    let remaining = length;
+    let toSkip = skip;
+    try {
+      for (const part of parts) {
+        const reader = part.getReader();
+        while (remaining > 0) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          let bytes = value instanceof Uint8Array ? value : new Uint8Array(value as ArrayBuffer);
+          if (toSkip > 0) {
+            if (bytes.byteLength <= toSkip) {
+              toSkip -= bytes.byteLength;
+              continue;
+            }
+            bytes = bytes.subarray(toSkip);
+            toSkip = 0;
+          }
+          if (bytes.byteLength > remaining) bytes = bytes.subarray(0, remaining);
+          remaining -= bytes.byteLength;
+          await writer.write(bytes);
+        }
+        await reader.cancel().catch(() => {});
+      }
+      if (remaining > 0) throw new Error(`stored body ended ${remaining} bytes short`);
+      await writer.close();
+    } catch (error) {
+      console.error(`[kv-assets] reading a stored body failed: ${String(error)}`);
+      await writer.abort(error).catch(() => {});
+      await Promise.all(parts.map((p) => p.cancel().catch(() => {})));
+    }
+  }
+}

@@ -1,0 +1,77 @@
+// Builds manifests in tests and puts their bodies into real KV, the way the sync engine would.
+import type { AssetManifest, AssetStorage, ContentEncoding, ManifestEntry } from "../src/index.js";
+
+export interface FixtureFile {
+  body: string | Uint8Array;
+  type?: string;
+  immutable?: boolean;
+  lastModified?: number;
+  variants?: Partial<Record<ContentEncoding, Uint8Array | string>>;
+}
+
+/** Fixed Last-Modified of fixture files: 2024-01-02T03:04:05Z. */
+export const LAST_MODIFIED = 1704164645;
+
+/** Creates a manifest for `files` and stores every body in `kv` under content-addressed keys. */
+export async function seed(
+  kv: KVNamespace,
+  files: Record<string, FixtureFile>,
+  { prefix = "", chunk = 25 * 1024 * 1024 }: { prefix?: string; chunk?: number } = {},
+): Promise<AssetManifest> {
+  const manifest: AssetManifest = { v: 1, prefix, chunk, types: [], times: [], files: {} };
+  const index = <T>(list: T[], value: T): number => {
+    const at = list.indexOf(value);
+    return at === -1 ? list.push(value) - 1 : at;
+  };
+  for (const [path, file] of Object.entries(files)) {
+    const bytes = toBytes(file.body);
+    const hash = await put(kv, prefix, bytes, chunk);
+    const entry: ManifestEntry = [
+      hash,
+      bytes.byteLength,
+      index(manifest.types, file.type ?? "text/plain; charset=utf-8"),
+      index(manifest.times, file.lastModified ?? LAST_MODIFIED),
+      file.immutable ? 1 : 0,
+    ];
+    const variants = Object.entries(file.variants ?? {}) as [ContentEncoding, Uint8Array | string][];
+    if (variants.length > 0) {
+      const list = [];
+      for (const [encoding, body] of variants) {
+        const vbytes = toBytes(body);
+        list.push([encoding, await put(kv, prefix, vbytes, chunk), vbytes.byteLength] as [ContentEncoding, string, number]);
+      }
+      entry.push(list);
+    }
+    manifest.files[path] = entry;
+  }
+  return manifest;
+}
+
+/** Wraps storage so a test can count how many reads a request made. */
+export function counting(storage: AssetStorage): AssetStorage & { reads: string[] } {
+  const reads: string[] = [];
+  return {
+    reads,
+    get(key, options) {
+      reads.push(key);
+      return storage.get(key, options);
+    },
+  };
+}
+
+export function toBytes(body: string | Uint8Array): Uint8Array {
+  return typeof body === "string" ? new TextEncoder().encode(body) : body;
+}
+
+async function put(kv: KVNamespace, prefix: string, bytes: Uint8Array, chunk: number): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const hash = [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  if (bytes.byteLength <= chunk) {
+    await kv.put(prefix + hash, bytes);
+  } else {
+    for (let i = 0; i * chunk < bytes.byteLength; i++) {
+      await kv.put(`${prefix}${hash}.${i}`, bytes.slice(i * chunk, (i + 1) * chunk));
+    }
+  }
+  return hash;
+}

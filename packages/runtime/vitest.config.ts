@@ -1,0 +1,19 @@
+import { defineWorkersProject } from "@cloudflare/vitest-pool-workers/config";
+
+export default defineWorkersProject({
+  test: {
+    name: "runtime",
+    include: ["test/**/*.test.ts"],
+    poolOptions: {
+      workers: {
+        singleWorker: true,
+        isolatedStorage: false,
+        main: "./test/worker.ts",
+        miniflare: {
+          compatibilityDate: "2026-02-01",
+          kvNamespaces: ["ASSETS"],
+        },
+      },
+    },
+  },
+});
