@@ -1,2 +1,2 @@
 // Every test project of the repository; `npm test` runs them all.
-export default ["packages/runtime/vitest.config.ts"];
+export default ["packages/runtime/vitest.config.ts", "packages/sync/vitest.config.ts"];

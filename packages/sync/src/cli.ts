@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+// The kv-assets command: sync a folder to KV, or prune what no recent deploy references.
+import { writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { KvAssetsError, describeError } from "./errors.js";
+import { pruneAssets } from "./prune.js";
+import { syncAssets } from "./sync.js";
+
+const HELP = `kv-assets: serve a site's files from Workers KV
+
+Usage:
+  kv-assets sync <dir> [options]   upload new files of <dir> and publish its manifest
+  kv-assets prune [options]        delete keys no recent manifest references
+
+Run "kv-assets <command> --help" for the options of a command.
+`;
+
+const SHARED = `  --binding <name>    KV binding in the wrangler config (default ASSETS)
+  --config <path>     wrangler config (default: wrangler.jsonc/json/toml here)
+  --env <name>        wrangler environment
+  --remote            write to the real namespace (needs CLOUDFLARE_API_TOKEN); default is local KV,
+                      the state "wrangler dev" reads. KV_ASSETS_REMOTE=1 does the same.
+  --prefix <p>        prefix of every key (default "")
+  --project <id>      multi-tenant project: keys go under project/<id>/
+  --persist-to <dir>  wrangler's local state folder (default .wrangler/state/v3 beside the config)`;
+
+const SYNC_HELP = `Usage: kv-assets sync <dir> [options]
+
+Hashes every file of <dir>, uploads the content KV does not have yet, then records the manifest
+in KV. Nothing is published unless every upload succeeded; re-running resumes.
+
+Options:
+${SHARED}
+  --out <file>        also write the manifest as JSON (import it in your Worker)
+  --exclude <glob>    leave matching files out (gitignore syntax; repeatable)
+  --source-maps       publish *.map files too
+  --no-precompress    do not make br/gzip variants
+  -h, --help          show this help
+`;
+
+const PRUNE_HELP = `Usage: kv-assets prune [options]
+
+Deletes keys referenced by none of the newest --keep manifests. Run it after a successful deploy.
+
+Options:
+${SHARED}
+  --keep <n>          manifests (deploys) to keep (default 3)
+  --grace <seconds>   never delete keys uploaded this recently (default 3600)
+  --dry-run           list what would be deleted, delete nothing
+  -h, --help          show this help
+`;
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
+export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+      io.stdout(HELP);
+      return command === undefined ? 1 : 0;
+    }
+    if (command === "sync") return await sync(rest, io);
+    if (command === "prune") return await prune(rest, io);
+    io.stderr(`[kv-assets] unknown command "${command}"; use "sync" or "prune" (see kv-assets --help)\n`);
+    return 1;
+  } catch (error) {
+    const message = error instanceof KvAssetsError ? error.message : `[kv-assets] ${describeError(error)}`;
+    io.stderr(`${message}\n`);
+    return 1;
+  }
+}
+
+const sharedOptions = {
+  binding: { type: "string" },
+  config: { type: "string" },
+  env: { type: "string" },
+  remote: { type: "boolean" },
+  prefix: { type: "string" },
+  project: { type: "string" },
+  "persist-to": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+async function sync(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ...sharedOptions,
+        out: { type: "string" },
+        exclude: { type: "string", multiple: true },
+        "source-maps": { type: "boolean" },
+        "no-precompress": { type: "boolean" },
+      },
+    }),
+  );
+  if (values.help) {
+    io.stdout(SYNC_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    io.stderr("[kv-assets] sync needs exactly one folder: kv-assets sync <dir> (see kv-assets sync --help)\n");
+    return 1;
+  }
+  const logger = { info: (m: string) => io.stdout(`${m}\n`), warn: (m: string) => io.stderr(`${m}\n`) };
+  const { manifest } = await syncAssets({
+    dir: resolve(positionals[0] as string),
+    binding: values.binding,
+    config: values.config,
+    environment: values.env,
+    remote: values.remote,
+    prefix: values.prefix,
+    project: values.project,
+    persistTo: values["persist-to"],
+    exclude: values.exclude,
+    includeSourceMaps: values["source-maps"],
+    precompress: values["no-precompress"] ? false : undefined,
+    logger,
+  });
+  if (values.out) {
+    await writeFile(values.out, `${JSON.stringify(manifest)}\n`);
+    io.stdout(`[kv-assets] wrote the manifest to ${values.out}\n`);
+  }
+  return 0;
+}
+
+async function prune(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ...sharedOptions,
+        keep: { type: "string" },
+        grace: { type: "string" },
+        "dry-run": { type: "boolean" },
+      },
+    }),
+  );
+  if (values.help) {
+    io.stdout(PRUNE_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    io.stderr(`[kv-assets] prune takes no folder (got "${positionals[0]}"); see kv-assets prune --help\n`);
+    return 1;
+  }
+  const keep = values.keep === undefined ? undefined : wholeNumber("--keep", values.keep);
+  const graceSeconds = values.grace === undefined ? undefined : wholeNumber("--grace", values.grace);
+  const logger = { info: (m: string) => io.stdout(`${m}\n`), warn: (m: string) => io.stderr(`${m}\n`) };
+  const result = await pruneAssets({
+    binding: values.binding,
+    config: values.config,
+    environment: values.env,
+    remote: values.remote,
+    prefix: values.prefix,
+    project: values.project,
+    persistTo: values["persist-to"],
+    keep,
+    graceSeconds,
+    dryRun: values["dry-run"],
+    logger,
+  });
+  if (result.dryRun) for (const key of result.deleted) io.stdout(`${key}\n`);
+  return 0;
+}
+
+// Turns parseArgs' own errors (unknown flag, missing value) into one clear line.
+function parse<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    throw new KvAssetsError(`${describeError(error)} (see --help)`);
+  }
+}
+
+function wholeNumber(flag: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw new KvAssetsError(`${flag} takes a whole number, got "${value}"`);
+  return Number(value);
+}
+
+// Run when executed as the `kv-assets` binary, not when imported by tests.
+if (process.argv[1] && /(?:^|[\\/])(?:cli\.js|kv-assets)$/.test(process.argv[1])) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

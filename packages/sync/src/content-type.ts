@@ -1,0 +1,38 @@
+// Content types decided at build time, so the runtime needs no MIME table.
+import { lookup } from "mrmime";
+
+/** Content-Type for a file name: mrmime's type, `application/octet-stream` when unknown, charset on text. */
+export function contentTypeOf(path: string): string {
+  const type = lookup(path) ?? "application/octet-stream";
+  return isText(type) ? `${type}; charset=utf-8` : type;
+}
+
+/** Whether a type (without parameters) is worth precompressing: text, and binary formats that are not already compressed. */
+export function isCompressible(contentType: string): boolean {
+  const type = contentType.split(";")[0]!.trim();
+  return isText(type) || COMPRESSIBLE.has(type);
+}
+
+function isText(type: string): boolean {
+  return type.startsWith("text/") || TEXT.has(type) || type.endsWith("+json") || type.endsWith("+xml");
+}
+
+const TEXT = new Set([
+  "application/javascript",
+  "application/json",
+  "application/xml",
+  "application/ld+json",
+  "application/manifest+json",
+  "application/x-javascript",
+  "image/svg+xml",
+]);
+
+const COMPRESSIBLE = new Set([
+  "application/wasm",
+  "application/x-font-ttf",
+  "font/ttf",
+  "font/otf",
+  "image/x-icon",
+  "image/vnd.microsoft.icon",
+  "image/bmp",
+]);

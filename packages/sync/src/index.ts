@@ -1,0 +1,29 @@
+// Public API of @kv-assets/sync.
+export { syncAssets, openTarget, readHistory, resolvePrefix } from "./sync.js";
+export type { SyncOptions, SyncResult, SyncLogger } from "./sync.js";
+export { pruneAssets } from "./prune.js";
+export type { PruneOptions, PruneResult } from "./prune.js";
+export { scanDirectory } from "./scan.js";
+export type { ScanOptions, ScannedFile, SkippedFile } from "./scan.js";
+export { openLocalKv } from "./kv-local.js";
+export type { LocalKvOptions } from "./kv-local.js";
+export { openRemoteKv, batches, BULK_MAX_KEYS, BULK_MAX_BYTES } from "./kv-remote.js";
+export type { RemoteKvOptions } from "./kv-remote.js";
+export type { KvTarget, KvEntry, ListedKey } from "./target.js";
+export { readKvBinding, findWranglerConfig } from "./wrangler-config.js";
+export type { KvBinding } from "./wrangler-config.js";
+export {
+  createManifest,
+  manifestKeys,
+  latestManifestKey,
+  historyKey,
+  historyPrefix,
+  isContentKey,
+  viteFingerprint,
+} from "./manifest.js";
+export type { SyncedFile } from "./manifest.js";
+export { hashBytes } from "./hash.js";
+export { contentTypeOf, isCompressible } from "./content-type.js";
+export { precompress } from "./precompress.js";
+export { KvAssetsError } from "./errors.js";
+export { runCli } from "./cli.js";

@@ -1,0 +1,94 @@
+// Local KV: the state `wrangler dev` reads, written through wrangler's own platform proxy.
+import { join } from "node:path";
+import { describeError, fail } from "./errors.js";
+import { eachLimited } from "./limit.js";
+import type { KvBinding } from "./wrangler-config.js";
+import type { KvEntry, KvTarget, ListedKey } from "./target.js";
+
+/** Options of {@link openLocalKv}. */
+export interface LocalKvOptions {
+  /**
+   * Folder of wrangler's local state; `wrangler dev` reads `.wrangler/state/v3` beside its config.
+   * @default `${binding.projectRoot}/.wrangler/state/v3`
+   */
+  persistTo?: string;
+  /** Wrangler environment to read bindings from. */
+  environment?: string;
+  /**
+   * Writes in flight at once.
+   * @default 16
+   */
+  concurrency?: number;
+}
+
+// The slice of the KV binding the local target uses; the proxy hands over the real binding.
+interface LocalNamespace {
+  get(key: string, type: "text"): Promise<string | null>;
+  put(key: string, value: ArrayBuffer | string, options?: { metadata?: unknown }): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(options: { prefix?: string; cursor?: string; limit?: number }): Promise<{
+    keys: { name: string; metadata?: unknown }[];
+    list_complete: boolean;
+    cursor?: string;
+  }>;
+}
+
+/** Opens the local KV namespace behind `binding`, as `wrangler dev` would see it. */
+export async function openLocalKv(binding: KvBinding, options: LocalKvOptions = {}): Promise<KvTarget> {
+  const persistTo = options.persistTo ?? join(binding.projectRoot, ".wrangler", "state", "v3");
+  const concurrency = options.concurrency ?? 16;
+  const { getPlatformProxy } = await import("wrangler");
+  const proxy = await getPlatformProxy<Record<string, unknown>>({
+    configPath: binding.configPath,
+    environment: options.environment,
+    persist: { path: persistTo },
+    envFiles: [],
+    remoteBindings: false,
+  }).catch((error: unknown) => fail(`cannot start local KV for ${binding.configPath}: ${describeError(error)}`, error));
+  const kv = proxy.env[binding.binding] as LocalNamespace | undefined;
+  if (!kv) {
+    await proxy.dispose();
+    fail(`binding "${binding.binding}" not found in ${binding.configPath}; add it under kv_namespaces`);
+  }
+
+  return {
+    remote: false,
+    description: `local KV "${binding.binding}" in ${persistTo}`,
+    async list(prefix) {
+      const keys: ListedKey[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await kv.list({ prefix, cursor, limit: 1000 });
+        keys.push(...page.keys.map((k) => ({ name: k.name, metadata: k.metadata })));
+        cursor = page.list_complete ? undefined : page.cursor;
+      } while (cursor);
+      return keys;
+    },
+    getText(key) {
+      return kv.get(key, "text");
+    },
+    async putMany(entries) {
+      await eachLimited(entries, concurrency, async (entry: KvEntry) => {
+        try {
+          // The proxy serialises plain ArrayBuffers; Buffers and views into larger buffers fail its checks.
+          const value = typeof entry.value === "string" ? entry.value : toArrayBuffer(entry.value);
+          await kv.put(entry.key, value, entry.metadata ? { metadata: entry.metadata } : undefined);
+        } catch (error) {
+          fail(`writing "${entry.key}" to local KV failed: ${describeError(error)}`, error);
+        }
+      });
+    },
+    async deleteMany(keys) {
+      await eachLimited(keys, concurrency, (key) => kv.delete(key));
+    },
+    async close() {
+      await proxy.dispose();
+    },
+  };
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  const copy = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(copy).set(bytes);
+  return copy;
+}

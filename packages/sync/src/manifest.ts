@@ -1,0 +1,116 @@
+// Builds the compact manifest the runtime reads, and names the storage keys around it.
+import {
+  FLAG_IMMUTABLE,
+  MANIFEST_VERSION,
+  partKeys,
+  type AssetManifest,
+  type ContentEncoding,
+  type ManifestEntry,
+  type ManifestVariant,
+} from "@kv-assets/runtime";
+
+/** A file as the sync engine knows it once hashed. */
+export interface SyncedFile {
+  path: string;
+  hash: string;
+  size: number;
+  contentType: string;
+  /** Last-Modified in seconds since the epoch. */
+  lastModified: number;
+  immutable: boolean;
+  variants: { encoding: ContentEncoding; hash: string; size: number }[];
+}
+
+/** Key of the newest manifest under a prefix; what `loadManifest` and the next sync read. */
+export function latestManifestKey(prefix: string): string {
+  return `${prefix}manifest`;
+}
+
+/** Folder of the manifest history under a prefix; one record per sync, oldest first by name. */
+export function historyPrefix(prefix: string): string {
+  return `${prefix}manifests/`;
+}
+
+/** Key of the history record of a sync that ran at `created` (ms). Zero-padded so names sort by time. */
+export function historyKey(prefix: string, created: number): string {
+  return `${historyPrefix(prefix)}${String(created).padStart(15, "0")}`;
+}
+
+/** Whether `key` (under `prefix`) names content: a hash, or a part of one. */
+export function isContentKey(prefix: string, key: string): boolean {
+  return key.startsWith(prefix) && /^[0-9a-f]{16}(\.\d+)?$/.test(key.slice(prefix.length));
+}
+
+/** Turns synced files into a manifest. Tables are filled in first-seen order so output is stable. */
+export function createManifest(
+  files: SyncedFile[],
+  { prefix, chunk, created }: { prefix: string; chunk: number; created: number },
+): AssetManifest {
+  const types: string[] = [];
+  const times: number[] = [];
+  const index = <T>(list: T[], value: T): number => {
+    const at = list.indexOf(value);
+    return at === -1 ? list.push(value) - 1 : at;
+  };
+  const entries: Record<string, ManifestEntry> = {};
+  for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+    const head = [
+      file.hash,
+      file.size,
+      index(types, file.contentType),
+      index(times, file.lastModified),
+      file.immutable ? FLAG_IMMUTABLE : 0,
+    ] as const;
+    const variants = file.variants.map((v): ManifestVariant => [v.encoding, v.hash, v.size]);
+    entries[file.path] = variants.length > 0 ? [...head, variants] : [...head];
+  }
+  return { v: MANIFEST_VERSION, prefix, chunk, types, times, files: entries, created };
+}
+
+/** Every storage key a manifest references: bodies, variants and their parts. */
+export function manifestKeys(manifest: AssetManifest): Set<string> {
+  const keys = new Set<string>();
+  for (const [hash, size, , , , variants] of Object.values(manifest.files)) {
+    for (const key of partKeys(manifest.prefix + hash, size, manifest.chunk)) keys.add(key);
+    for (const [, vhash, vsize] of variants ?? []) {
+      for (const key of partKeys(manifest.prefix + vhash, vsize, manifest.chunk)) keys.add(key);
+    }
+  }
+  return keys;
+}
+
+/** Files of a manifest by content hash, to carry Last-Modified and variants into the next sync. */
+export function filesByHash(
+  manifest: AssetManifest | undefined,
+): Map<string, { lastModified: number; variants: SyncedFile["variants"] }> {
+  const byHash = new Map<string, { lastModified: number; variants: SyncedFile["variants"] }>();
+  if (!manifest) return byHash;
+  for (const [hash, , , time, , variants] of Object.values(manifest.files)) {
+    const lastModified = manifest.times[time];
+    if (lastModified === undefined || byHash.has(hash)) continue;
+    byHash.set(hash, {
+      lastModified,
+      variants: (variants ?? []).map(([encoding, vhash, size]) => ({ encoding, hash: vhash, size })),
+    });
+  }
+  return byHash;
+}
+
+/**
+ * Default test for fingerprinted files: Vite's hashed output, `assets/name-HASH.ext` with an
+ * 8-character base64url hash. Such files may be cached for a year. The Vite plugin knows exactly
+ * which files it hashed; this is the guess for other builds.
+ */
+export function viteFingerprint(assetsDir = "assets"): (path: string) => boolean {
+  const dir = assetsDir.replace(/^\/+|\/+$/g, "");
+  const pattern = new RegExp(`^/${escapeRegExp(dir)}/(?:.+/)?[^/]+-([A-Za-z0-9_-]{8})\\.[A-Za-z0-9]+$`);
+  return function isFingerprinted(path) {
+    // A hash is base64url: one that is a plain lower-case word (`-document`) is a name, not a hash.
+    const hash = pattern.exec(path)?.[1];
+    return hash !== undefined && /[A-Z0-9_-]/.test(hash);
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

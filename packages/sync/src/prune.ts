@@ -1,0 +1,108 @@
+// pruneAssets: deletes content no recent deploy references, and the history records past `keep`.
+import { validateManifest, type AssetManifest } from "@kv-assets/runtime";
+import { describeError, fail } from "./errors.js";
+import { historyPrefix, isContentKey, latestManifestKey, manifestKeys } from "./manifest.js";
+import { openTarget, resolvePrefix, type SyncLogger, type SyncOptions } from "./sync.js";
+
+/** Options of {@link pruneAssets}; where to connect is given as for a sync. */
+export interface PruneOptions
+  extends Pick<
+    SyncOptions,
+    "prefix" | "project" | "binding" | "config" | "environment" | "cwd" | "remote" | "remoteOptions" | "persistTo" | "target"
+  > {
+  /**
+   * Manifests (deploys) whose keys are kept; the newest is always kept.
+   * @default 3
+   */
+  keep?: number;
+  /**
+   * Keys uploaded less than this many seconds ago are kept even when no manifest references them,
+   * so a prune never deletes what a sync still running has uploaded but not yet published.
+   * @default 3600
+   */
+  graceSeconds?: number;
+  /**
+   * List what would be deleted without deleting.
+   * @default false
+   */
+  dryRun?: boolean;
+  /** Where the summary goes. @default console */
+  logger?: SyncLogger;
+}
+
+/** What a prune deleted (or would delete, in a dry run). */
+export interface PruneResult {
+  /** Content keys deleted. */
+  deleted: string[];
+  /** History records deleted. */
+  deletedManifests: string[];
+  /** Content keys kept because a kept manifest references them. */
+  referenced: number;
+  dryRun: boolean;
+}
+
+/**
+ * Deletes keys under the prefix that none of the newest `keep` manifests references. Run it after
+ * a successful deploy. Refuses to run when a kept manifest cannot be read, since then it cannot
+ * know what is still in use.
+ */
+export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResult> {
+  const prefix = resolvePrefix(options.prefix ?? "", options.project);
+  const keep = options.keep ?? 3;
+  const graceSeconds = options.graceSeconds ?? 3600;
+  const dryRun = options.dryRun ?? false;
+  const logger = options.logger ?? console;
+  if (!Number.isInteger(keep) || keep < 1) fail(`keep must be a whole number of at least 1 (got ${keep})`);
+
+  const target = options.target ?? (await openTarget(options));
+  try {
+    const history = (await target.list(historyPrefix(prefix))).map((k) => k.name).sort();
+    const kept = history.slice(-keep);
+    const dropped = history.slice(0, -keep);
+    const latest = await target.getText(latestManifestKey(prefix));
+    const records = [...kept.map((name) => ({ name, text: null as string | null })), { name: latestManifestKey(prefix), text: latest }];
+    const referenced = new Set<string>();
+    for (const record of records) {
+      const text = record.text ?? (await target.getText(record.name));
+      if (text === null) {
+        if (record.name === latestManifestKey(prefix)) continue;
+        fail(`manifest record ${record.name} is listed but cannot be read; prune stopped without deleting anything, try again`);
+      }
+      let manifest: AssetManifest;
+      try {
+        const value: unknown = JSON.parse(text);
+        const problem = validateManifest(value);
+        if (problem) throw new Error(problem);
+        manifest = value as AssetManifest;
+      } catch (error) {
+        fail(`manifest record ${record.name} is not valid (${describeError(error)}); prune stopped without deleting anything`);
+      }
+      for (const key of manifestKeys(manifest)) referenced.add(key);
+    }
+    if (history.length === 0 && latest === null) {
+      logger.info(`[kv-assets] nothing to prune under ${JSON.stringify(prefix)}: no manifest has been published`);
+      return { deleted: [], deletedManifests: [], referenced: 0, dryRun };
+    }
+
+    const cutoff = Date.now() / 1000 - graceSeconds;
+    const deleted = (await target.list(prefix))
+      .filter((key) => isContentKey(prefix, key.name) && !referenced.has(key.name))
+      .filter((key) => {
+        const uploaded = (key.metadata as { t?: unknown } | undefined)?.t;
+        return !(typeof uploaded === "number" && uploaded > cutoff);
+      })
+      .map((key) => key.name);
+
+    if (!dryRun) {
+      await target.deleteMany(deleted);
+      await target.deleteMany(dropped);
+    }
+    logger.info(
+      `[kv-assets] ${dryRun ? "would delete" : "deleted"} ${deleted.length} keys and ${dropped.length} old manifests; ` +
+        `kept ${referenced.size} keys of the newest ${kept.length} manifests in ${target.description}`,
+    );
+    return { deleted, deletedManifests: dropped, referenced: referenced.size, dryRun };
+  } finally {
+    if (!options.target) await target.close();
+  }
+}

@@ -1,0 +1,404 @@
+// syncAssets: scan, hash, upload what storage lacks, then publish the manifest, in that order.
+import { readFile } from "node:fs/promises";
+import {
+  KV_VALUE_LIMIT,
+  decodePath,
+  partKeys,
+  validateManifest,
+  type AssetManifest,
+} from "@kv-assets/runtime";
+import { contentTypeOf, isCompressible } from "./content-type.js";
+import { describeError, fail } from "./errors.js";
+import { hashBytes } from "./hash.js";
+import { openLocalKv } from "./kv-local.js";
+import { openRemoteKv, type RemoteKvOptions } from "./kv-remote.js";
+import { eachLimited } from "./limit.js";
+import {
+  createManifest,
+  filesByHash,
+  historyKey,
+  historyPrefix,
+  latestManifestKey,
+  manifestKeys,
+  viteFingerprint,
+  type SyncedFile,
+} from "./manifest.js";
+import { precompress } from "./precompress.js";
+import { scanDirectory, type ScanOptions, type ScannedFile, type SkippedFile } from "./scan.js";
+import type { KvEntry, KvTarget } from "./target.js";
+import { readKvBinding } from "./wrangler-config.js";
+
+/** Where log lines go; Vite's logger and `console` both fit. */
+export interface SyncLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** Options of {@link syncAssets}. */
+export interface SyncOptions extends ScanOptions {
+  /** Folder to publish (a build's output). Either this or `files`. */
+  dir?: string;
+  /** Files to publish from memory, URL path to bytes (for platforms that receive uploads). Either this or `dir`. */
+  files?: Record<string, Uint8Array | string>;
+  /**
+   * Prefix of every key this sync writes, to share a namespace between sites.
+   * @default ""
+   */
+  prefix?: string;
+  /** Project id of a multi-tenant platform: keys go under `project/{id}/` (after `prefix`). */
+  project?: string;
+  /**
+   * KV binding name in the wrangler configuration.
+   * @default "ASSETS"
+   */
+  binding?: string;
+  /** Path of the wrangler configuration. Found in `cwd` when not given. */
+  config?: string;
+  /** Wrangler environment whose bindings to use. */
+  environment?: string;
+  /**
+   * Folder the wrangler config is looked up in and relative paths start from.
+   * @default process.cwd()
+   */
+  cwd?: string;
+  /**
+   * Write to the real namespace through the Cloudflare API instead of local state.
+   * @default process.env.KV_ASSETS_REMOTE === "1"
+   */
+  remote?: boolean;
+  /** Options for remote sync; `apiToken` and `accountId` default to CLOUDFLARE_API_TOKEN / CLOUDFLARE_ACCOUNT_ID. */
+  remoteOptions?: Partial<RemoteKvOptions>;
+  /**
+   * Folder of wrangler's local state.
+   * @default "<config folder>/.wrangler/state/v3"
+   */
+  persistTo?: string;
+  /** Storage to write to, instead of local or remote KV (tests, custom back ends). Not closed by the sync. */
+  target?: KvTarget;
+  /**
+   * Make br and gzip variants of compressible files.
+   * @default true
+   */
+  precompress?: boolean;
+  /**
+   * Smallest file, in bytes, worth precompressing.
+   * @default 1024
+   */
+  precompressMinSize?: number;
+  /**
+   * Which paths are fingerprinted (content hash in the name), served with a year of immutable caching.
+   * @default Vite's `assets/name-HASH.ext`
+   */
+  immutable?: (path: string) => boolean;
+  /**
+   * Largest value per key; bigger bodies are stored in parts.
+   * @default 26214400 (KV's 25 MiB limit)
+   */
+  chunkSize?: number;
+  /**
+   * Largest file accepted, in bytes.
+   * @default 1073741824 (1 GiB)
+   */
+  maxFileSize?: number;
+  /**
+   * How many recent manifests count as still deployed: their keys are trusted to exist.
+   * @default 3
+   */
+  keep?: number;
+  /**
+   * Bytes of new content held in memory before they are written; bounds memory, not the site size.
+   * @default 33554432 (32 MiB)
+   */
+  batchBytes?: number;
+  /** Where summary and warnings go. @default console */
+  logger?: SyncLogger;
+  /** Called as files are processed and uploaded. */
+  onProgress?: (progress: { done: number; total: number; uploadedBytes: number }) => void;
+}
+
+/** What a sync did. */
+export interface SyncResult {
+  manifest: AssetManifest;
+  stats: {
+    /** Files published. */
+    files: number;
+    /** Files whose content storage did not have yet. */
+    newFiles: number;
+    /** Keys written, manifest records included. */
+    uploadedKeys: number;
+    /** Bytes of content written. */
+    uploadedBytes: number;
+    /** Files left out and why. */
+    skipped: SkippedFile[];
+    /** Where it went. */
+    target: string;
+    durationMs: number;
+  };
+}
+
+/** Keys uploaded less than this long ago count as present even when no manifest references them yet. */
+const RECENT_UPLOAD_SECONDS = 30 * 60;
+
+/**
+ * Publishes a folder (or in-memory files) to KV: uploads every body storage does not have yet,
+ * and only once all of them are confirmed written, records the manifest (history first, then the
+ * newest pointer). A failure at any point throws and publishes nothing; re-running uploads only
+ * what is still missing.
+ */
+export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
+  const started = Date.now();
+  const prefix = resolvePrefix(options.prefix ?? "", options.project);
+  const logger = options.logger ?? console;
+  const chunk = options.chunkSize ?? KV_VALUE_LIMIT;
+  const compress = options.precompress ?? true;
+  const compressMin = options.precompressMinSize ?? 1024;
+  const immutable = options.immutable ?? viteFingerprint();
+  const maxFileSize = options.maxFileSize ?? 1024 * 1024 * 1024;
+  const keep = options.keep ?? 3;
+  const batchBytes = options.batchBytes ?? 32 * 1024 * 1024;
+  const onProgress = options.onProgress ?? (() => {});
+  if (!(chunk > 0 && chunk <= KV_VALUE_LIMIT)) fail(`chunkSize must be between 1 and ${KV_VALUE_LIMIT} bytes`);
+  if ((options.dir === undefined) === (options.files === undefined)) fail("pass either dir (a folder) or files (in memory) to sync");
+
+  const memory = options.files !== undefined ? fromMemory(options.files) : undefined;
+
+  const target = options.target ?? (await openTarget(options));
+  try {
+    const sources = memory ?? fromFolder(await scanDirectory(options.dir as string, options));
+    if (sources.skipped.some((s) => s.reason === "secret")) {
+      const names = sources.skipped.filter((s) => s.reason === "secret").map((s) => s.path);
+      logger.warn(`[kv-assets] never uploading secrets or deploy config: ${names.join(", ")}`);
+    }
+    const history = await readHistory(target, prefix, keep, logger);
+    const known = filesByHash(history[0]);
+    const present = await presentKeys(target, prefix, history);
+
+    const now = Math.floor(started / 1000);
+    const metadata = { t: now };
+    const synced: SyncedFile[] = [];
+    let queue: KvEntry[] = [];
+    let queued = 0;
+    let writing = Promise.resolve();
+    let uploadedKeys = 0;
+    let uploadedBytes = 0;
+    let newFiles = 0;
+    let done = 0;
+
+    const enqueue = async (key: string, bytes: Uint8Array, size: number): Promise<void> => {
+      const keys = partKeys(key, size, chunk);
+      keys.forEach((partKey, i) => {
+        if (present.has(partKey)) return;
+        present.add(partKey);
+        const value = keys.length === 1 ? bytes : bytes.subarray(i * chunk, (i + 1) * chunk);
+        queue.push({ key: partKey, value, metadata });
+        queued += value.byteLength;
+        uploadedKeys += 1;
+        uploadedBytes += value.byteLength;
+      });
+      if (queued >= batchBytes) await flush();
+    };
+    const flush = (): Promise<void> => {
+      const batch = queue;
+      queue = [];
+      queued = 0;
+      if (batch.length > 0) writing = writing.then(() => target.putMany(batch));
+      return writing;
+    };
+
+    await eachLimited(sources.files, 8, async (source) => {
+      const bytes = await source.read();
+      if (bytes.byteLength > maxFileSize) {
+        fail(`${source.path} is ${bytes.byteLength} bytes, over the ${maxFileSize}-byte limit; exclude it or raise maxFileSize`);
+      }
+      const hash = await hashBytes(bytes);
+      const contentType = contentTypeOf(source.path);
+      const carried = known.get(hash);
+      const key = prefix + hash;
+      const isNew = !allPresent(present, key, bytes.byteLength, chunk);
+      if (isNew) newFiles += 1;
+      await enqueue(key, bytes, bytes.byteLength);
+
+      let variants = carried?.variants ?? [];
+      const variantsPresent = variants.every((v) => allPresent(present, prefix + v.hash, v.size, chunk));
+      if (!carried || !variantsPresent) {
+        variants = [];
+        if (compress && bytes.byteLength >= compressMin && isCompressible(contentType)) {
+          for (const variant of await precompress(bytes)) {
+            const vhash = await hashBytes(variant.bytes);
+            await enqueue(prefix + vhash, variant.bytes, variant.bytes.byteLength);
+            variants.push({ encoding: variant.encoding, hash: vhash, size: variant.bytes.byteLength });
+          }
+        }
+      }
+      synced.push({
+        path: source.path,
+        hash,
+        size: bytes.byteLength,
+        contentType,
+        lastModified: carried?.lastModified ?? now,
+        immutable: immutable(source.path),
+        variants,
+      });
+      onProgress({ done: ++done, total: sources.files.length, uploadedBytes });
+    });
+    await flush();
+
+    // Only now is every body confirmed written: record the manifest, history first, newest pointer last.
+    const manifest = createManifest(synced, { prefix, chunk, created: started });
+    const json = JSON.stringify(manifest);
+    if (json.length > KV_VALUE_LIMIT) {
+      fail(`the manifest is ${json.length} bytes, over KV's 25 MiB value limit; split the site with prefix or project`);
+    }
+    await target.putMany([{ key: historyKey(prefix, started), value: json }]);
+    await target.putMany([{ key: latestManifestKey(prefix), value: json }]);
+    uploadedKeys += 2;
+
+    const stats = {
+      files: synced.length,
+      newFiles,
+      uploadedKeys,
+      uploadedBytes,
+      skipped: sources.skipped,
+      target: target.description,
+      durationMs: Date.now() - started,
+    };
+    logger.info(
+      `[kv-assets] ${stats.files} files, ${newFiles} new (${formatBytes(uploadedBytes)} in ${uploadedKeys} keys), ` +
+        `${stats.files - newFiles} unchanged, to ${target.description} in ${stats.durationMs} ms`,
+    );
+    return { manifest, stats };
+  } finally {
+    if (!options.target) await target.close();
+  }
+}
+
+/** Opens local or remote KV for the binding in the wrangler configuration. */
+export async function openTarget(options: SyncOptions): Promise<KvTarget> {
+  const binding = await readKvBinding({
+    config: options.config,
+    binding: options.binding ?? "ASSETS",
+    environment: options.environment,
+    cwd: options.cwd,
+  });
+  if (!isRemoteEnv(options)) {
+    return openLocalKv(binding, { persistTo: options.persistTo, environment: options.environment });
+  }
+  const remote = options.remoteOptions ?? {};
+  const apiToken = remote.apiToken ?? process.env.CLOUDFLARE_API_TOKEN;
+  const accountId = remote.accountId ?? process.env.CLOUDFLARE_ACCOUNT_ID ?? binding.accountId;
+  const namespaceId = remote.namespaceId ?? binding.id;
+  if (!apiToken) {
+    fail("remote sync needs an API token: set CLOUDFLARE_API_TOKEN to a token with Workers KV Storage: Edit");
+  }
+  if (!accountId) fail(`remote sync needs an account: set CLOUDFLARE_ACCOUNT_ID or account_id in ${binding.configPath}`);
+  if (!namespaceId) {
+    fail(`binding "${binding.binding}" in ${binding.configPath} has no id; create the namespace with \`wrangler kv namespace create\` and add its id`);
+  }
+  return openRemoteKv({ ...remote, apiToken, accountId, namespaceId });
+}
+
+/** Reads the newest `keep` manifests of the history, newest first; unreadable records are skipped with a warning. */
+export async function readHistory(
+  target: KvTarget,
+  prefix: string,
+  keep: number,
+  logger: SyncLogger,
+): Promise<AssetManifest[]> {
+  const names = (await target.list(historyPrefix(prefix))).map((k) => k.name).sort();
+  const recent = names.slice(-keep).reverse();
+  const manifests: AssetManifest[] = [];
+  for (const name of recent) {
+    const text = await target.getText(name);
+    if (text === null) continue;
+    try {
+      const value: unknown = JSON.parse(text);
+      const problem = validateManifest(value);
+      if (problem) throw new Error(problem);
+      manifests.push(value as AssetManifest);
+    } catch (error) {
+      logger.warn(`[kv-assets] ignoring manifest record ${name}: ${describeError(error)}`);
+    }
+  }
+  return manifests;
+}
+
+// Which keys can be relied on without uploading them again. Keys of recent manifests were
+// confirmed written and prune keeps them. Locally, listing is free, so keys uploaded in the last
+// half hour count too (an interrupted sync resumes without uploading them again); an older
+// unreferenced key may be pruned at any time, so it is uploaded again rather than trusted.
+async function presentKeys(
+  target: KvTarget,
+  prefix: string,
+  history: AssetManifest[],
+): Promise<Set<string>> {
+  const referenced = new Set<string>();
+  for (const manifest of history) for (const key of manifestKeys(manifest)) referenced.add(key);
+  if (target.remote && history.length > 0) return referenced;
+  const cutoff = Date.now() / 1000 - RECENT_UPLOAD_SECONDS;
+  const present = new Set<string>();
+  for (const key of await target.list(prefix)) {
+    const uploaded = (key.metadata as { t?: unknown } | undefined)?.t;
+    if (referenced.has(key.name) || (typeof uploaded === "number" && uploaded > cutoff)) present.add(key.name);
+  }
+  return present;
+}
+
+/** Turns `prefix` and `project` into the key prefix, checking both. */
+export function resolvePrefix(prefix: string, project: string | undefined): string {
+  if (/[\u0000-\u001f\u007f]/.test(prefix)) fail(`prefix ${JSON.stringify(prefix)} contains control characters`);
+  let result = prefix;
+  if (project !== undefined) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(project)) {
+      fail(`project id ${JSON.stringify(project)} is not valid; use 1-64 letters, digits, "-" or "_", starting with a letter or digit`);
+    }
+    result += `project/${project}/`;
+  }
+  // Longest key: prefix + 16 hex digits + ".NNNNN" (a part), or prefix + "manifests/" + 15 digits.
+  if (Buffer.byteLength(result) > 512 - 26) {
+    fail(`prefix is ${Buffer.byteLength(result)} bytes; KV keys are limited to 512 bytes, so keep it under ${512 - 26}`);
+  }
+  return result;
+}
+
+interface Source {
+  path: string;
+  read(): Promise<Uint8Array>;
+}
+
+function fromMemory(files: Record<string, Uint8Array | string>): { files: Source[]; skipped: SkippedFile[] } {
+  const sources: Source[] = [];
+  for (const [path, body] of Object.entries(files)) {
+    if (decodePath(path) !== path || path.endsWith("/")) {
+      fail(`file path ${JSON.stringify(path)} is not a clean absolute path like "/index.html"`);
+    }
+    const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+    sources.push({ path, read: async () => bytes });
+  }
+  return { files: sources, skipped: [] };
+}
+
+function fromFolder(scan: { files: ScannedFile[]; skipped: SkippedFile[] }): { files: Source[]; skipped: SkippedFile[] } {
+  const files = scan.files.map((file) => ({
+    path: file.path,
+    // Read when processed, so memory holds a bounded number of files at once.
+    read: () =>
+      readFile(file.file).catch((error: unknown) =>
+        fail(`cannot read ${file.file}: ${describeError(error)}; check its permissions or exclude it`, error),
+      ),
+  }));
+  return { files, skipped: scan.skipped };
+}
+
+function allPresent(present: Set<string>, key: string, size: number, chunk: number): boolean {
+  return partKeys(key, size, chunk).every((k) => present.has(k));
+}
+
+function isRemoteEnv(options: SyncOptions): boolean {
+  return options.remote ?? process.env.KV_ASSETS_REMOTE === "1";
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}

@@ -1,0 +1,68 @@
+// Temporary projects on disk (a wrangler config and an output folder) and a reader of their local KV.
+import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { getPlatformProxy } from "wrangler";
+
+export interface Project {
+  root: string;
+  dist: string;
+  config: string;
+  write(path: string, body: string | Uint8Array): Promise<void>;
+}
+
+/** Creates a project whose wrangler.jsonc binds ASSETS, with `files` in `dist/`. */
+export async function makeProject(
+  files: Record<string, string | Uint8Array>,
+  config: Record<string, unknown> = { kv_namespaces: [{ binding: "ASSETS", id: "0f2ac74b498b48028cb68387c421e279" }] },
+): Promise<Project> {
+  const root = await mkdtemp(join(tmpdir(), "kv-assets-"));
+  const dist = join(root, "dist");
+  const configPath = join(root, "wrangler.jsonc");
+  await writeFile(
+    configPath,
+    `// test project\n${JSON.stringify({ name: "test", compatibility_date: "2026-02-01", ...config }, null, 2)}\n`,
+  );
+  const write = async (path: string, body: string | Uint8Array): Promise<void> => {
+    const file = join(dist, path);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, body);
+  };
+  await mkdir(dist, { recursive: true });
+  for (const [path, body] of Object.entries(files)) await write(path, body);
+  return { root, dist, config: configPath, write };
+}
+
+/** Reads every key and value of the project's local KV the way `wrangler dev` would see them. */
+export async function readLocalKv(project: Project, binding = "ASSETS"): Promise<Map<string, Uint8Array>> {
+  const proxy = await getPlatformProxy<Record<string, KvLike>>({
+    configPath: project.config,
+    persist: { path: join(project.root, ".wrangler", "state", "v3") },
+    envFiles: [],
+    remoteBindings: false,
+  });
+  try {
+    const kv = proxy.env[binding]!;
+    const out = new Map<string, Uint8Array>();
+    let cursor: string | undefined;
+    do {
+      const page = await kv.list({ cursor });
+      for (const { name } of page.keys) out.set(name, new Uint8Array((await kv.get(name, "arrayBuffer"))!));
+      cursor = page.list_complete ? undefined : page.cursor;
+    } while (cursor);
+    return out;
+  } finally {
+    await proxy.dispose();
+  }
+}
+
+interface KvLike {
+  get(key: string, type: "arrayBuffer"): Promise<ArrayBuffer | null>;
+  list(options: { cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>;
+}
+
+/** A logger that keeps what it is told. */
+export function memoryLogger(): { info: (m: string) => void; warn: (m: string) => void; lines: string[] } {
+  const lines: string[] = [];
+  return { info: (m) => lines.push(m), warn: (m) => lines.push(m), lines };
+}

@@ -1,0 +1,151 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { getAsset, partKeys } from "@kv-assets/runtime";
+import { hashBytes, latestManifestKey, syncAssets } from "../src/index.js";
+import { makeProject, memoryLogger, readLocalKv } from "./project.js";
+
+const css = "body { color: rebeccapurple; }\n".repeat(100);
+
+describe("syncAssets to local KV", () => {
+  it("uploads every file, its variants and the manifest, readable as wrangler dev reads them", async () => {
+    const project = await makeProject({
+      "index.html": "<!doctype html><h1>home</h1>",
+      "assets/style-Ab12Cd34.css": css,
+      "logo.png": new Uint8Array([137, 80, 78, 71, 1, 2, 3]),
+    });
+    const logger = memoryLogger();
+    const { manifest, stats } = await syncAssets({ dir: project.dist, cwd: project.root, logger });
+    expect(stats).toMatchObject({ files: 3, newFiles: 3 });
+    expect(logger.lines.at(-1)).toMatch(/3 files, 3 new .* to local KV "ASSETS"/);
+
+    const kv = await readLocalKv(project);
+    const cssAsset = getAsset(manifest, "/assets/style-Ab12Cd34.css")!;
+    expect(cssAsset.immutable).toBe(true);
+    expect(cssAsset.contentType).toBe("text/css; charset=utf-8");
+    expect(new TextDecoder().decode(kv.get(cssAsset.key))).toBe(css);
+    expect(cssAsset.key).toBe(await hashBytes(new TextEncoder().encode(css)));
+    const br = cssAsset.variants.find((v) => v.encoding === "br")!;
+    const gz = cssAsset.variants.find((v) => v.encoding === "gzip")!;
+    expect(brotliDecompressSync(kv.get(br.key)!).toString()).toBe(css);
+    expect(gunzipSync(kv.get(gz.key)!).toString()).toBe(css);
+    expect(getAsset(manifest, "/logo.png")!.variants).toEqual([]);
+    expect(getAsset(manifest, "/index.html")!.immutable).toBe(false);
+    expect(JSON.parse(new TextDecoder().decode(kv.get(latestManifestKey(""))))).toEqual(manifest);
+  });
+
+  it("uploads nothing but the manifest when nothing changed, and keeps ETag and Last-Modified", async () => {
+    const project = await makeProject({ "index.html": "<h1>v1</h1>", "about.html": "<h1>about</h1>" });
+    const first = await syncAssets({ dir: project.dist, cwd: project.root, logger: memoryLogger() });
+    const second = await syncAssets({ dir: project.dist, cwd: project.root, logger: memoryLogger() });
+    expect(second.stats).toMatchObject({ newFiles: 0, uploadedKeys: 2, uploadedBytes: 0 });
+    expect(second.manifest.files).toEqual(first.manifest.files);
+    expect(second.manifest.times).toEqual(first.manifest.times);
+  });
+
+  it("uploads exactly the changed content and its variants when one file changes", async () => {
+    const project = await makeProject({ "index.html": "<h1>v1</h1>", "assets/app-Ab12Cd34.css": css });
+    const first = await syncAssets({ dir: project.dist, cwd: project.root, logger: memoryLogger() });
+    await project.write("assets/app-Ab12Cd34.css", css.replace("rebeccapurple", "tomato"));
+    const second = await syncAssets({ dir: project.dist, cwd: project.root, logger: memoryLogger() });
+    const changed = getAsset(second.manifest, "/assets/app-Ab12Cd34.css")!;
+    expect(second.stats.newFiles).toBe(1);
+    expect(second.stats.uploadedKeys).toBe(1 + changed.variants.length + 2);
+    expect(getAsset(second.manifest, "/index.html")).toEqual(getAsset(first.manifest, "/index.html"));
+  });
+
+  it("splits a value over the chunk size into parts that read back in order", async () => {
+    const big = new Uint8Array(1000).map((_, i) => (i * 7) % 256);
+    const project = await makeProject({ "big.bin": big });
+    const { manifest } = await syncAssets({ dir: project.dist, cwd: project.root, chunkSize: 300, logger: memoryLogger() });
+    const asset = getAsset(manifest, "/big.bin")!;
+    const keys = partKeys(asset.key, asset.size, manifest.chunk);
+    expect(keys).toHaveLength(4);
+    const kv = await readLocalKv(project);
+    const joined = Buffer.concat(keys.map((k) => kv.get(k)!));
+    expect(new Uint8Array(joined)).toEqual(big);
+    expect(kv.has(asset.key)).toBe(false);
+  });
+
+  it("publishes in-memory files under a project prefix", async () => {
+    const project = await makeProject({});
+    const { manifest } = await syncAssets({
+      files: { "/index.html": "<h1>tenant</h1>", "/data.json": '{"a":1}' },
+      project: "acme-1",
+      cwd: project.root,
+      logger: memoryLogger(),
+    });
+    expect(manifest.prefix).toBe("project/acme-1/");
+    const kv = await readLocalKv(project);
+    expect([...kv.keys()].every((k) => k.startsWith("project/acme-1/"))).toBe(true);
+    expect(kv.has("project/acme-1/manifest")).toBe(true);
+  });
+
+  it("uses the namespace wrangler dev uses: preview_id first", async () => {
+    const project = await makeProject(
+      { "index.html": "x" },
+      { kv_namespaces: [{ binding: "SITE", id: "prod-id", preview_id: "preview-id" }] },
+    );
+    await syncAssets({ dir: project.dist, cwd: project.root, binding: "SITE", logger: memoryLogger() });
+    const kv = await readLocalKv(project, "SITE");
+    expect(kv.size).toBeGreaterThan(0);
+  });
+});
+
+describe("syncAssets refuses bad input before publishing anything", () => {
+  it("names the missing wrangler configuration", async () => {
+    const project = await makeProject({ "index.html": "x" });
+    await expect(syncAssets({ dir: project.dist, cwd: project.dist, logger: memoryLogger() })).rejects.toThrow(
+      /\[kv-assets\] no wrangler configuration in .*dist; create wrangler.jsonc/,
+    );
+  });
+
+  it("names the missing binding and the ones that exist", async () => {
+    const project = await makeProject({ "index.html": "x" }, { kv_namespaces: [{ binding: "OTHER" }] });
+    await expect(syncAssets({ dir: project.dist, cwd: project.root, logger: memoryLogger() })).rejects.toThrow(
+      /binding "ASSETS" not found in .*wrangler.jsonc \(KV bindings there: OTHER\); add \{ "binding": "ASSETS" \} under kv_namespaces/,
+    );
+  });
+
+  it("refuses a file over maxFileSize without writing a manifest", async () => {
+    const project = await makeProject({ "small.txt": "x", "huge.bin": new Uint8Array(2048) });
+    await expect(
+      syncAssets({ dir: project.dist, cwd: project.root, maxFileSize: 1024, logger: memoryLogger() }),
+    ).rejects.toThrow(/\/huge.bin is 2048 bytes, over the 1024-byte limit/);
+    const kv = await readLocalKv(project);
+    expect(kv.has(latestManifestKey(""))).toBe(false);
+  });
+
+  it("refuses a prefix that would make keys longer than KV's 512 bytes", async () => {
+    const project = await makeProject({ "index.html": "x" });
+    await expect(
+      syncAssets({ dir: project.dist, cwd: project.root, prefix: "p".repeat(500), logger: memoryLogger() }),
+    ).rejects.toThrow(/KV keys are limited to 512 bytes/);
+  });
+
+  it.each(["../other", "a/b", "", "x".repeat(65)])("refuses the project id %j", async (project) => {
+    await expect(syncAssets({ files: {}, project, logger: memoryLogger() })).rejects.toThrow(/project id .* is not valid/);
+  });
+
+  it.each(["index.html", "/a/../b", "/a//b", "/dir/"])("refuses the in-memory path %j", async (path) => {
+    const project = await makeProject({});
+    await expect(
+      syncAssets({ files: { [path]: "x" }, cwd: project.root, logger: memoryLogger() }),
+    ).rejects.toThrow(/is not a clean absolute path/);
+  });
+
+  it("warns that it skipped secrets, naming them", async () => {
+    const project = await makeProject({ "index.html": "x", ".dev.vars": "TOKEN=1", "wrangler.json": "{}" });
+    const logger = memoryLogger();
+    const { manifest } = await syncAssets({ dir: project.dist, cwd: project.root, logger });
+    expect(Object.keys(manifest.files)).toEqual(["/index.html"]);
+    expect(logger.lines[0]).toBe("[kv-assets] never uploading secrets or deploy config: /.dev.vars, /wrangler.json");
+  });
+});
+
+it("test projects write where the tests read", async () => {
+  const project = await makeProject({});
+  await writeFile(join(project.dist, "x.txt"), "x");
+  expect(project.dist.startsWith(project.root)).toBe(true);
+});
