@@ -1,2 +1,6 @@
 // Every test project of the repository; `npm test` runs them all.
-export default ["packages/runtime/vitest.config.ts", "packages/sync/vitest.config.ts"];
+export default [
+  "packages/runtime/vitest.config.ts",
+  "packages/sync/vitest.config.ts",
+  "packages/vite/vitest.config.ts",
+];

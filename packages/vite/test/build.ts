@@ -1,0 +1,41 @@
+// Runs real `vite build`s of fixture projects and reads back what they left in KV and on disk.
+import { execFile } from "node:child_process";
+import { rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+
+const require = createRequire(import.meta.url);
+const viteBin = join(require.resolve("vite/package.json"), "..", "bin", "vite.js");
+
+export const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
+
+/** Runs `vite build` in a fixture folder, as a user would, and returns its output and exit code. */
+export function viteBuild(root: string, args: string[] = []): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [viteBin, "build", ...args],
+      { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" } },
+      (error, stdout, stderr) => resolve({ code: error ? ((error.code as number) ?? 1) : 0, output: stdout + stderr }),
+    );
+  });
+}
+
+/** Removes a fixture's build output and local KV state. */
+export async function clean(root: string): Promise<void> {
+  await rm(join(root, "dist"), { recursive: true, force: true });
+  await rm(join(root, ".wrangler"), { recursive: true, force: true });
+}
+
+/** Runs a built Worker in workerd against the fixture's local KV state, as `wrangler dev` would. */
+export function runWorker(root: string, script: string, namespaceId: string): Miniflare {
+  return new Miniflare({
+    modules: true,
+    scriptPath: join(root, script),
+    compatibilityDate: "2026-02-01",
+    kvNamespaces: { ASSETS: namespaceId },
+    kvPersist: join(root, ".wrangler", "state", "v3", "kv"),
+  });
+}

@@ -1,0 +1,142 @@
+import { readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServer } from "vite";
+import { validateManifest, type AssetManifest } from "@kv-assets/runtime";
+import { clean, fixtures, runWorker, viteBuild } from "./build.js";
+
+async function historyCount(root: string, namespaceId: string): Promise<number> {
+  const mf = runWorker(root, "dist/worker-probe.js", namespaceId);
+  try {
+    const kv = await mf.getKVNamespace("ASSETS");
+    return (await kv.list({ prefix: "manifests/" })).keys.length;
+  } finally {
+    await mf.dispose();
+  }
+}
+
+async function latestManifest(root: string, namespaceId: string): Promise<AssetManifest> {
+  await writeFile(join(root, "dist", "worker-probe.js"), "export default { fetch() { return new Response(null); } };");
+  const mf = runWorker(root, "dist/worker-probe.js", namespaceId);
+  try {
+    const kv = await mf.getKVNamespace("ASSETS");
+    return JSON.parse((await kv.get("manifest"))!) as AssetManifest;
+  } finally {
+    await mf.dispose();
+  }
+}
+
+describe.each([
+  { setup: "standalone (worker option)", dir: "standalone", script: "dist/worker/index.js", ns: "00000000000000000000000000000001" },
+  { setup: "with @cloudflare/vite-plugin", dir: "cloudflare", script: "dist/fixture_cloudflare/index.js", ns: "00000000000000000000000000000002" },
+])("vite build $setup", ({ dir, script, ns }) => {
+  const root = join(fixtures, dir);
+  let first: AssetManifest;
+
+  beforeAll(async () => {
+    await clean(root);
+    const build = await viteBuild(root);
+    expect(build.output).not.toMatch(/error/i);
+    expect(build.code).toBe(0);
+    first = await latestManifest(root, ns);
+  });
+
+  afterAll(async () => {
+    await rm(join(root, "dist", "worker-probe.js"), { force: true });
+  });
+
+  it("syncs every client file to local KV and records a valid manifest", async () => {
+    expect(validateManifest(first)).toBeUndefined();
+    const paths = Object.keys(first.files).sort();
+    expect(paths).toContain("/index.html");
+    expect(paths).toContain("/robots.txt");
+    expect(paths.some((p) => /^\/assets\/index-[\w-]{8}\.js$/.test(p))).toBe(true);
+    expect(paths.some((p) => p.endsWith(".assetsignore") || p.endsWith("wrangler.json"))).toBe(false);
+  });
+
+  it("compiles the same manifest into the Worker bundle", async () => {
+    const code = await readFile(join(root, script), "utf8");
+    expect(code).not.toContain("__KV_ASSETS_MANIFEST_PLACEHOLDER__");
+    // The bundler may re-quote the string literal; decode it rather than compare text.
+    const literal = /JSON\.parse\((["'])((?:\\.|(?!\1).)*)\1\)/s.exec(code);
+    expect(literal).not.toBeNull();
+    const compiled: unknown = JSON.parse(new Function(`return ${literal![1]}${literal![2]}${literal![1]};`)() as string);
+    expect(compiled).toEqual(first);
+  });
+
+  it("serves the site from KV through the built Worker", async () => {
+    const mf = runWorker(root, script, ns);
+    try {
+      const home = await mf.dispatchFetch("http://localhost/");
+      expect(home.status).toBe(200);
+      expect(home.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+      expect(await home.text()).toMatch(/<h1 id="title">/);
+      const js = Object.keys(first.files).find((p) => p.endsWith(".js"))!;
+      const asset = await mf.dispatchFetch(`http://localhost${js}`);
+      expect(asset.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+      await asset.arrayBuffer();
+      const robots = await mf.dispatchFetch("http://localhost/robots.txt");
+      expect(robots.headers.get("Cache-Control")).toBe("public, max-age=0, must-revalidate");
+      await robots.arrayBuffer();
+      const api = await mf.dispatchFetch("http://localhost/api/hello");
+      expect(await api.json()).toEqual({ hello: "fixture" });
+    } finally {
+      await mf.dispose();
+    }
+  });
+
+  it("uploads nothing new on a second build with no change, keeping ETags and Last-Modified", async () => {
+    const build = await viteBuild(root);
+    expect(build.code).toBe(0);
+    const second = await latestManifest(root, ns);
+    expect(second.files).toEqual(first.files);
+    expect(second.times).toEqual(first.times);
+    expect(await historyCount(root, ns)).toBe(2);
+  });
+});
+
+describe("vite build with @cloudflare/vite-plugin", () => {
+  it("leaves the platform's asset binding out of the deploy config so KV serves the site", async () => {
+    const config = JSON.parse(await readFile(join(fixtures, "cloudflare", "dist", "fixture_cloudflare", "wrangler.json"), "utf8"));
+    expect(config.assets).toBeUndefined();
+    expect(config.kv_namespaces).toEqual([{ binding: "ASSETS", id: "00000000000000000000000000000002" }]);
+  });
+});
+
+describe("vite build failures", () => {
+  it("fails the build naming the missing binding, and emits no Worker", async () => {
+    const root = join(fixtures, "standalone");
+    const config = join(root, "vite.missing-binding.config.ts");
+    await writeFile(
+      config,
+      'import { defineConfig } from "vite";\nimport { kvAssets } from "@kv-assets/vite";\nexport default defineConfig({ logLevel: "warn", plugins: [kvAssets({ worker: "src/worker.ts", binding: "MISSING" })] });\n',
+    );
+    try {
+      await clean(root);
+      const build = await viteBuild(root, ["-c", config]);
+      expect(build.code).not.toBe(0);
+      expect(build.output).toMatch(/\[kv-assets\] binding "MISSING" not found in .*wrangler.jsonc/);
+      const dist = await readdir(join(root, "dist")).catch(() => []);
+      expect(dist).not.toContain("worker");
+    } finally {
+      await rm(config, { force: true });
+      await clean(root);
+    }
+  });
+});
+
+describe("vite dev", () => {
+  it("provides virtual:kv-manifest (empty) and serves the client itself", async () => {
+    const server = await createServer({ root: join(fixtures, "standalone"), logLevel: "silent", server: { port: 0 } });
+    try {
+      await server.listen();
+      const base = server.resolvedUrls!.local[0]!;
+      const page = await fetch(base);
+      expect(await page.text()).toMatch(/<h1 id="title">/);
+      const module = await server.environments.client.transformRequest("virtual:kv-manifest");
+      expect(module?.code).toMatch(/"files":\{\}/);
+    } finally {
+      await server.close();
+    }
+  });
+});
