@@ -3,4 +3,5 @@ export default [
   "packages/runtime/vitest.config.ts",
   "packages/sync/vitest.config.ts",
   "packages/vite/vitest.config.ts",
+  "playground/vitest.config.ts",
 ];

@@ -179,7 +179,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     let queue: KvEntry[] = [];
     let queued = 0;
     let writing = Promise.resolve();
-    let uploadedKeys = 0;
+    let contentKeys = 0;
     let uploadedBytes = 0;
     let newFiles = 0;
     let done = 0;
@@ -192,7 +192,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
         const value = keys.length === 1 ? bytes : bytes.subarray(i * chunk, (i + 1) * chunk);
         queue.push({ key: partKey, value, metadata });
         queued += value.byteLength;
-        uploadedKeys += 1;
+        contentKeys += 1;
         uploadedBytes += value.byteLength;
       });
       if (queued >= batchBytes) await flush();
@@ -251,20 +251,19 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     }
     await target.putMany([{ key: historyKey(prefix, started), value: json }]);
     await target.putMany([{ key: latestManifestKey(prefix), value: json }]);
-    uploadedKeys += 2;
 
     const stats = {
       files: synced.length,
       newFiles,
-      uploadedKeys,
+      uploadedKeys: contentKeys + 2,
       uploadedBytes,
       skipped: sources.skipped,
       target: target.description,
       durationMs: Date.now() - started,
     };
     logger.info(
-      `[kv-assets] ${stats.files} files, ${newFiles} new (${formatBytes(uploadedBytes)} in ${uploadedKeys} keys), ` +
-        `${stats.files - newFiles} unchanged, to ${target.description} in ${stats.durationMs} ms`,
+      `[kv-assets] ${stats.files} files, ${newFiles} new (${formatBytes(uploadedBytes)} in ${contentKeys} keys), ` +
+        `${stats.files - newFiles} unchanged; manifest published to ${target.description} in ${stats.durationMs} ms`,
     );
     return { manifest, stats };
   } finally {

@@ -18,7 +18,7 @@ describe("syncAssets to local KV", () => {
     const logger = memoryLogger();
     const { manifest, stats } = await syncAssets({ dir: project.dist, cwd: project.root, logger });
     expect(stats).toMatchObject({ files: 3, newFiles: 3 });
-    expect(logger.lines.at(-1)).toMatch(/3 files, 3 new .* to local KV "ASSETS"/);
+    expect(logger.lines.at(-1)).toMatch(/3 files, 3 new .* manifest published to local KV "ASSETS"/);
 
     const kv = await readLocalKv(project);
     const cssAsset = getAsset(manifest, "/assets/style-Ab12Cd34.css")!;

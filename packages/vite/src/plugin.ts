@@ -101,6 +101,15 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
       };
     },
 
+    configEnvironment(name, environment) {
+      if (name !== WORKER_ENVIRONMENT || withCloudflare || !options.worker) return;
+      // Top-level build options are merged into every environment; a multi-page site's html inputs
+      // must not become Worker entries, so the Worker's input replaces whatever was merged in.
+      environment.build ??= {};
+      environment.build.rollupOptions ??= {};
+      environment.build.rollupOptions.input = { index: options.worker };
+    },
+
     configResolved(resolved) {
       config = resolved;
       withCloudflare = resolved.plugins.some(isCloudflarePlugin);

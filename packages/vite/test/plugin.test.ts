@@ -50,8 +50,13 @@ describe.each([
     const paths = Object.keys(first.files).sort();
     expect(paths).toContain("/index.html");
     expect(paths).toContain("/robots.txt");
-    expect(paths.some((p) => /^\/assets\/index-[\w-]{8}\.js$/.test(p))).toBe(true);
+    expect(paths.some((p) => /^\/assets\/(index|main)-[\w-]{8}\.js$/.test(p))).toBe(true);
     expect(paths.some((p) => p.endsWith(".assetsignore") || p.endsWith("wrangler.json"))).toBe(false);
+  });
+
+  it.runIf(dir === "standalone")("builds a multi-page site's pages into KV and only the Worker entry into the Worker", async () => {
+    expect(Object.keys(first.files)).toContain("/about/index.html");
+    expect(await readdir(join(root, "dist", "worker"))).toEqual(["index.js"]);
   });
 
   it("compiles the same manifest into the Worker bundle", async () => {
