@@ -5,7 +5,10 @@ import { kvAssets } from "@kv-assets/vite";
 export default defineConfig({
   build: {
     rollupOptions: {
-      input: { main: resolve(import.meta.dirname, "index.html"), about: resolve(import.meta.dirname, "about/index.html") },
+      input: {
+        main: resolve(import.meta.dirname, "index.html"),
+        about: resolve(import.meta.dirname, "about/index.html"),
+      },
     },
   },
   plugins: [kvAssets({ worker: "src/worker.ts" }), largeFile()],

@@ -10,7 +10,10 @@ export default {
   async fetch(request, env, ctx): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/api/hello") {
-      return Response.json({ message: "Hello from the Worker.", files: Object.keys(manifest.files).length });
+      return Response.json({
+        message: "Hello from the Worker.",
+        files: Object.keys(manifest.files).length,
+      });
     }
     const response = await serveAsset(request, manifest, env.ASSETS, {
       notFoundHandling: "404-page",

@@ -23,7 +23,11 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function get(path: string, headers: Record<string, string> = {}, method = "GET"): Promise<Response> {
+function get(
+  path: string,
+  headers: Record<string, string> = {},
+  method = "GET",
+): Promise<Response> {
   return fetch(`${server.url}${path}`, { method, headers, redirect: "manual" });
 }
 
@@ -35,14 +39,20 @@ function asset(pattern: RegExp): string {
 
 describe("the playground under wrangler dev", () => {
   it("reports the sync in the build output", () => {
-    expect(buildLog).toMatch(/\[kv-assets\] 14 files, \d+ new .* manifest published to local KV "ASSETS"/);
+    expect(buildLog).toMatch(
+      /\[kv-assets\] 14 files, \d+ new .* manifest published to local KV "ASSETS"/,
+    );
   });
 
   it.each([
     ["/", "text/html; charset=utf-8", "public, max-age=0, must-revalidate"],
     ["/about/", "text/html; charset=utf-8", "public, max-age=0, must-revalidate"],
     ["/robots.txt", "text/plain; charset=utf-8", "public, max-age=0, must-revalidate"],
-    ["/.well-known/security.txt", "text/plain; charset=utf-8", "public, max-age=0, must-revalidate"],
+    [
+      "/.well-known/security.txt",
+      "text/plain; charset=utf-8",
+      "public, max-age=0, must-revalidate",
+    ],
     ["/data.json", "application/json; charset=utf-8", "public, max-age=0, must-revalidate"],
     ["/files/read%20me.txt", "text/plain; charset=utf-8", "public, max-age=0, must-revalidate"],
     ["/files/caf%C3%A9.txt", "text/plain; charset=utf-8", "public, max-age=0, must-revalidate"],
@@ -68,14 +78,25 @@ describe("the playground under wrangler dev", () => {
     expect(response.headers.get("Last-Modified")).toMatch(/GMT$/);
     expect(response.headers.get("Accept-Ranges")).toBe("bytes");
     const body = new Uint8Array(await response.arrayBuffer());
-    const onDisk = await readFile(join(root, "dist", "client", decodeURIComponent(path === "/" ? "/index.html" : path.endsWith("/") ? `${path}index.html` : path)));
+    const onDisk = await readFile(
+      join(
+        root,
+        "dist",
+        "client",
+        decodeURIComponent(
+          path === "/" ? "/index.html" : path.endsWith("/") ? `${path}index.html` : path,
+        ),
+      ),
+    );
     expect(body).toEqual(new Uint8Array(onDisk));
   });
 
   it("answers HEAD with the length and no body", async () => {
     const response = await get("/robots.txt", {}, "HEAD");
     expect(response.status).toBe(200);
-    expect(response.headers.get("Content-Length")).toBe(String((await readFile(join(root, "public", "robots.txt"))).length));
+    expect(response.headers.get("Content-Length")).toBe(
+      String((await readFile(join(root, "public", "robots.txt"))).length),
+    );
     expect((await response.arrayBuffer()).byteLength).toBe(0);
   });
 
@@ -84,7 +105,9 @@ describe("the playground under wrangler dev", () => {
     await first.arrayBuffer();
     const byEtag = await get("/data.json", { "If-None-Match": first.headers.get("ETag")! });
     expect(byEtag.status).toBe(304);
-    const byDate = await get("/data.json", { "If-Modified-Since": first.headers.get("Last-Modified")! });
+    const byDate = await get("/data.json", {
+      "If-Modified-Since": first.headers.get("Last-Modified")!,
+    });
     expect(byDate.status).toBe(304);
   });
 
@@ -93,7 +116,9 @@ describe("the playground under wrangler dev", () => {
     expect(head.headers.get("Content-Length")).toBe(String(LARGE_SIZE));
     const response = await get("/large.bin", { Range: `bytes=${KV_LIMIT - 100}-${KV_LIMIT + 99}` });
     expect(response.status).toBe(206);
-    expect(response.headers.get("Content-Range")).toBe(`bytes ${KV_LIMIT - 100}-${KV_LIMIT + 99}/${LARGE_SIZE}`);
+    expect(response.headers.get("Content-Range")).toBe(
+      `bytes ${KV_LIMIT - 100}-${KV_LIMIT + 99}/${LARGE_SIZE}`,
+    );
     const body = new Uint8Array(await response.arrayBuffer());
     const onDisk = await readFile(join(root, "dist", "client", "large.bin"));
     expect(body).toEqual(new Uint8Array(onDisk.subarray(KV_LIMIT - 100, KV_LIMIT + 100)));
@@ -142,7 +167,9 @@ describe("the playground under wrangler dev", () => {
 
 describe("rebuilding with one file changed", () => {
   it("uploads only that content, keeps the other validators, and serves the new version", async () => {
-    const before = await Promise.all(["/", "/robots.txt", "/large.bin"].map((p) => get(p, {}, "HEAD")));
+    const before = await Promise.all(
+      ["/", "/robots.txt", "/large.bin"].map((p) => get(p, {}, "HEAD")),
+    );
     const data = join(root, "public", "data.json");
     const original = await readFile(data, "utf8");
     try {
@@ -157,7 +184,9 @@ describe("rebuilding with one file changed", () => {
         await new Promise((r) => setTimeout(r, 500));
       }
       expect(text).toContain("changed at");
-      const after = await Promise.all(["/", "/robots.txt", "/large.bin"].map((p) => get(p, {}, "HEAD")));
+      const after = await Promise.all(
+        ["/", "/robots.txt", "/large.bin"].map((p) => get(p, {}, "HEAD")),
+      );
       for (const [i, response] of after.entries()) {
         expect(response.headers.get("ETag")).toBe(before[i]!.headers.get("ETag"));
         expect(response.headers.get("Last-Modified")).toBe(before[i]!.headers.get("Last-Modified"));
@@ -170,8 +199,11 @@ describe("rebuilding with one file changed", () => {
 
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing; CI installs it with apt-get install chromium`);
-  console.warn(`[kv-assets] browser test skipped: ${CHROMIUM} not found (install it with: apt-get install chromium)`);
+  if (process.env.CI)
+    throw new Error(`${CHROMIUM} is missing; CI installs it with apt-get install chromium`);
+  console.warn(
+    `[kv-assets] browser test skipped: ${CHROMIUM} not found (install it with: apt-get install chromium)`,
+  );
 }
 
 describe.skipIf(!hasChromium)("the playground in headless Chromium", () => {
@@ -196,7 +228,9 @@ describe.skipIf(!hasChromium)("the playground in headless Chromium", () => {
     try {
       const page = await context.newPage();
       const failures: string[] = [];
-      page.on("requestfailed", (request) => failures.push(`${request.url()} ${request.failure()?.errorText}`));
+      page.on("requestfailed", (request) =>
+        failures.push(`${request.url()} ${request.failure()?.errorText}`),
+      );
       page.on("response", (response) => {
         if (response.status() >= 400) failures.push(`${response.url()} ${response.status()}`);
       });
@@ -204,10 +238,15 @@ describe.skipIf(!hasChromium)("the playground in headless Chromium", () => {
       await page.goto(server.url, { waitUntil: "load" });
       await expect.poll(() => page.textContent("#status")).toBe("The script ran.");
       await expect.poll(() => page.textContent("#api")).toBe("Hello from the Worker.");
-      expect(await page.evaluate(() => getComputedStyle(document.querySelector("h1")!).color)).toBe("rgb(102, 51, 153)");
+      expect(await page.evaluate(() => getComputedStyle(document.querySelector("h1")!).color)).toBe(
+        "rgb(102, 51, 153)",
+      );
       const fontLoaded = await page.evaluate(async () => {
         await document.fonts.ready;
-        return document.fonts.check('16px "Playground Sans"') && [...document.fonts].some((f) => f.status === "loaded");
+        return (
+          document.fonts.check('16px "Playground Sans"') &&
+          [...document.fonts].some((f) => f.status === "loaded")
+        );
       });
       expect(fontLoaded).toBe(true);
       const images = await page.evaluate(() =>

@@ -21,21 +21,35 @@ export const offline = {
 /** Runs `vite build` in the playground and returns its output. Rejects when the build fails. */
 export function buildPlayground(): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [viteBin, "build"], { cwd: root, env: { ...process.env, ...offline } }, (error, stdout, stderr) =>
-      error ? reject(new Error(`vite build failed:\n${stdout}${stderr}`)) : resolve(stdout + stderr),
+    execFile(
+      process.execPath,
+      [viteBin, "build"],
+      { cwd: root, env: { ...process.env, ...offline } },
+      (error, stdout, stderr) =>
+        error
+          ? reject(new Error(`vite build failed:\n${stdout}${stderr}`))
+          : resolve(stdout + stderr),
     );
   });
 }
 
 /** Starts `wrangler dev` and resolves once it answers; `stop` ends it and its children. */
-export async function startWrangler(): Promise<{ url: string; log: () => string; stop: () => Promise<void> }> {
+export async function startWrangler(): Promise<{
+  url: string;
+  log: () => string;
+  stop: () => Promise<void>;
+}> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port)], {
-    cwd: root,
-    env: { ...process.env, ...offline },
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [wranglerBin, "dev", "--ip", "127.0.0.1", "--port", String(port)],
+    {
+      cwd: root,
+      env: { ...process.env, ...offline },
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
@@ -43,9 +57,13 @@ export async function startWrangler(): Promise<{ url: string; log: () => string;
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
-    const up = await fetch(`${url}/api/hello`).then((r) => r.ok, () => false);
+    const up = await fetch(`${url}/api/hello`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) break;
-    if (Date.now() > deadline) throw new Error(`wrangler dev did not answer within 90 s:\n${output}`);
+    if (Date.now() > deadline)
+      throw new Error(`wrangler dev did not answer within 90 s:\n${output}`);
     await new Promise((r) => setTimeout(r, 300));
   }
   return {

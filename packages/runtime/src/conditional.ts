@@ -13,7 +13,10 @@ export interface Validators {
  * Evaluates If-Match, If-Unmodified-Since, If-None-Match and If-Modified-Since in the order of
  * RFC 9110 §13.2.2, for a GET or HEAD of a representation that exists.
  */
-export function evaluatePreconditions(headers: Headers, validators: Validators): PreconditionResult {
+export function evaluatePreconditions(
+  headers: Headers,
+  validators: Validators,
+): PreconditionResult {
   const ifMatch = headers.get("If-Match");
   if (ifMatch !== null) {
     // §13.1.1: strong comparison; `*` matches any current representation.
@@ -38,7 +41,11 @@ export function evaluatePreconditions(headers: Headers, validators: Validators):
  * Whether a field value of If-Match / If-None-Match (`*` or a comma-separated list of entity tags)
  * matches `etag`. A malformed member never matches. §8.8.3.2 defines the two comparisons.
  */
-export function matchesEntityTag(field: string, etag: string, comparison: "strong" | "weak"): boolean {
+export function matchesEntityTag(
+  field: string,
+  etag: string,
+  comparison: "strong" | "weak",
+): boolean {
   const value = field.trim();
   if (value === "*") return true;
   const current = opaque(etag);

@@ -43,7 +43,10 @@ export function parseAcceptEncoding(accept: string): Map<string, number> {
       const [key, value] = param.split("=").map((s) => s.trim());
       if (key?.toLowerCase() === "q") {
         // §12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
-        q = value !== undefined && /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(value) ? Number(value) : NaN;
+        q =
+          value !== undefined && /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(value)
+            ? Number(value)
+            : NaN;
       }
     }
     if (Number.isNaN(q)) continue;

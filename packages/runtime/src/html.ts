@@ -1,7 +1,8 @@
 // Maps a path to the HTML file it serves, or to its canonical URL, the way Workers Static Assets does.
 
 /** How `.html` files and trailing slashes map to URLs; the same modes as Workers Static Assets. */
-export type HtmlHandling = "auto-trailing-slash" | "force-trailing-slash" | "drop-trailing-slash" | "none";
+export type HtmlHandling =
+  "auto-trailing-slash" | "force-trailing-slash" | "drop-trailing-slash" | "none";
 
 /** What a path resolves to: a file to serve, or a canonical path to redirect to. */
 export type HtmlResolution = { file: string } | { redirect: string };
@@ -53,13 +54,19 @@ function auto(p: string, redirect: Redirect, serve: Serve): HtmlResolution | nul
     );
   }
   if (p.endsWith("/index.html")) {
-    return redirect(p, p.slice(0, -10)) ?? redirect(`${p.slice(0, -11)}.html`, p.slice(0, -11)) ?? tail();
+    return (
+      redirect(p, p.slice(0, -10)) ?? redirect(`${p.slice(0, -11)}.html`, p.slice(0, -11)) ?? tail()
+    );
   }
   if (p.endsWith("/")) {
     return serve(`${p}index.html`) ?? redirect(`${p.slice(0, -1)}.html`, p.slice(0, -1)) ?? tail();
   }
   if (p.endsWith(".html")) {
-    return redirect(p, p.slice(0, -5)) ?? redirect(`${p.slice(0, -5)}/index.html`, `${p.slice(0, -5)}/`) ?? tail();
+    return (
+      redirect(p, p.slice(0, -5)) ??
+      redirect(`${p.slice(0, -5)}/index.html`, `${p.slice(0, -5)}/`) ??
+      tail()
+    );
   }
   return tail();
 
@@ -79,7 +86,9 @@ function force(p: string, redirect: Redirect, serve: Serve): HtmlResolution | nu
     );
   }
   if (p.endsWith("/index.html")) {
-    return redirect(p, p.slice(0, -10)) ?? redirect(`${p.slice(0, -11)}.html`, p.slice(0, -10)) ?? tail();
+    return (
+      redirect(p, p.slice(0, -10)) ?? redirect(`${p.slice(0, -11)}.html`, p.slice(0, -10)) ?? tail()
+    );
   }
   if (p.endsWith("/")) {
     return serve(`${p}index.html`) ?? serve(`${p.slice(0, -1)}.html`) ?? tail();
@@ -106,7 +115,8 @@ function drop(p: string, redirect: Redirect, serve: Serve): HtmlResolution | nul
       serve(p) ??
       (p === "/index"
         ? redirect("/index.html", "/")
-        : (redirect(`${p.slice(0, -6)}.html`, p.slice(0, -6)) ?? redirect(`${p}.html`, p.slice(0, -6))));
+        : (redirect(`${p.slice(0, -6)}.html`, p.slice(0, -6)) ??
+          redirect(`${p}.html`, p.slice(0, -6))));
     return found ?? tail();
   }
   if (p.endsWith("/index.html")) {
@@ -127,7 +137,11 @@ function drop(p: string, redirect: Redirect, serve: Serve): HtmlResolution | nul
     );
   }
   if (p.endsWith(".html")) {
-    return redirect(p, p.slice(0, -5)) ?? redirect(`${p.slice(0, -5)}/index.html`, p.slice(0, -5)) ?? tail();
+    return (
+      redirect(p, p.slice(0, -5)) ??
+      redirect(`${p.slice(0, -5)}/index.html`, p.slice(0, -5)) ??
+      tail()
+    );
   }
   return tail();
 

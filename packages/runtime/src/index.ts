@@ -23,7 +23,13 @@ export { withEdgeCache } from "./edge-cache.js";
 export { resolveHtml } from "./html.js";
 export type { HtmlHandling, HtmlResolution } from "./html.js";
 export { decodePath, encodePath } from "./path.js";
-export { evaluatePreconditions, matchesEntityTag, parseEntityTags, parseHttpDate, formatHttpDate } from "./conditional.js";
+export {
+  evaluatePreconditions,
+  matchesEntityTag,
+  parseEntityTags,
+  parseHttpDate,
+  formatHttpDate,
+} from "./conditional.js";
 export type { PreconditionResult, Validators } from "./conditional.js";
 export { parseRange, ifRangeAllows, contentRange, MAX_RANGES } from "./range.js";
 export type { ByteRange, RangeResult } from "./range.js";

@@ -34,7 +34,14 @@ export interface AssetManifest {
  */
 export type ManifestEntry =
   | [hash: string, size: number, type: number, time: number, flags: number]
-  | [hash: string, size: number, type: number, time: number, flags: number, variants: ManifestVariant[]];
+  | [
+      hash: string,
+      size: number,
+      type: number,
+      time: number,
+      flags: number,
+      variants: ManifestVariant[],
+    ];
 
 /** A precompressed body of a file: `[encoding, hash, size]`. */
 export type ManifestVariant = [encoding: ContentEncoding, hash: string, size: number];
@@ -117,15 +124,19 @@ export function partKeys(key: string, size: number, chunk: number): string[] {
 export function validateManifest(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return "not an object";
   const m = value as Partial<AssetManifest>;
-  if (m.v !== MANIFEST_VERSION) return `unsupported version ${String(m.v)} (expected ${MANIFEST_VERSION})`;
+  if (m.v !== MANIFEST_VERSION)
+    return `unsupported version ${String(m.v)} (expected ${MANIFEST_VERSION})`;
   if (typeof m.prefix !== "string") return "prefix is not a string";
   if (typeof m.chunk !== "number" || !(m.chunk > 0)) return "chunk is not a positive number";
-  if (!Array.isArray(m.types) || !m.types.every((t) => typeof t === "string")) return "types is not a list of strings";
-  if (!Array.isArray(m.times) || !m.times.every((t) => Number.isFinite(t))) return "times is not a list of numbers";
+  if (!Array.isArray(m.types) || !m.types.every((t) => typeof t === "string"))
+    return "types is not a list of strings";
+  if (!Array.isArray(m.times) || !m.times.every((t) => Number.isFinite(t)))
+    return "times is not a list of numbers";
   if (typeof m.files !== "object" || m.files === null) return "files is not an object";
   for (const [path, entry] of Object.entries(m.files)) {
     if (!path.startsWith("/")) return `path ${JSON.stringify(path)} does not start with "/"`;
-    if (!isEntry(entry, m.types.length, m.times.length)) return `entry for ${JSON.stringify(path)} is malformed`;
+    if (!isEntry(entry, m.types.length, m.times.length))
+      return `entry for ${JSON.stringify(path)} is malformed`;
   }
   return undefined;
 }
@@ -136,7 +147,8 @@ function isEntry(entry: unknown, types: number, times: number): boolean {
   if (!Array.isArray(entry) || entry.length < 5 || entry.length > 6) return false;
   const [hash, size, type, time, flags, variants] = entry as unknown[];
   if (typeof hash !== "string" || !HASH.test(hash)) return false;
-  if (!isIndex(size, Number.MAX_SAFE_INTEGER + 1) || !isIndex(type, types) || !isIndex(time, times)) return false;
+  if (!isIndex(size, Number.MAX_SAFE_INTEGER + 1) || !isIndex(type, types) || !isIndex(time, times))
+    return false;
   if (!isIndex(flags, 256)) return false;
   if (variants === undefined) return true;
   return (

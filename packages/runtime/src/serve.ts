@@ -77,9 +77,12 @@ export function createAssetHandler(
   const cacheControl = options.cacheControl;
   const cacheTtl = options.cacheTtl ?? 31536000;
   const waitUntil = options.waitUntil;
-  const edgeCache = (options.edgeCache ?? false) && waitUntil !== undefined && typeof caches !== "undefined";
+  const edgeCache =
+    (options.edgeCache ?? false) && waitUntil !== undefined && typeof caches !== "undefined";
   if ((options.edgeCache ?? false) && waitUntil === undefined) {
-    throw new Error("[kv-assets] edgeCache needs waitUntil; pass { waitUntil: (p) => ctx.waitUntil(p) }");
+    throw new Error(
+      "[kv-assets] edgeCache needs waitUntil; pass { waitUntil: (p) => ctx.waitUntil(p) }",
+    );
   }
   const has = (path: string): boolean => hasAsset(manifest, path);
 
@@ -110,7 +113,11 @@ export function createAssetHandler(
     if (notFoundHandling === "404-page") {
       const page = nearest404(path ?? "/");
       if (page) return send(request, getAsset(manifest, page) as Asset, 404, url);
-    } else if (notFoundHandling === "single-page-application" && isNavigation(request) && has("/index.html")) {
+    } else if (
+      notFoundHandling === "single-page-application" &&
+      isNavigation(request) &&
+      has("/index.html")
+    ) {
       return send(request, getAsset(manifest, "/index.html") as Asset, 200, url);
     }
     return null;
@@ -125,13 +132,22 @@ export function createAssetHandler(
     return undefined;
   }
 
-  async function send(request: Request, asset: Asset, status: 200 | 404, url: URL): Promise<Response> {
+  async function send(
+    request: Request,
+    asset: Asset,
+    status: 200 | 404,
+    url: URL,
+  ): Promise<Response> {
     const headers = new Headers({ "Content-Type": asset.contentType });
-    const rangeHeader = status === 200 && request.method === "GET" ? request.headers.get("Range") : null;
+    const rangeHeader =
+      status === 200 && request.method === "GET" ? request.headers.get("Range") : null;
     // Range requests get the identity body: byte offsets must refer to one fixed representation.
     const encoding =
       rangeHeader === null
-        ? negotiateEncoding(clientAcceptEncoding(request), asset.variants.map((v) => v.encoding))
+        ? negotiateEncoding(
+            clientAcceptEncoding(request),
+            asset.variants.map((v) => v.encoding),
+          )
         : null;
     const variant = asset.variants.find((v) => v.encoding === encoding);
     const selected = variant ?? { key: asset.key, etag: asset.etag, size: asset.size };
@@ -150,7 +166,8 @@ export function createAssetHandler(
         headers.delete("Content-Type");
         return new Response(null, { status: 304, headers });
       }
-      if (outcome === "failed") return new Response(null, { status: 412, headers: { "Cache-Control": "no-cache" } });
+      if (outcome === "failed")
+        return new Response(null, { status: 412, headers: { "Cache-Control": "no-cache" } });
     }
 
     let range: ByteRange | null = null;
@@ -159,7 +176,11 @@ export function createAssetHandler(
       if (ranges === "unsatisfiable") {
         return new Response(null, {
           status: 416,
-          headers: { "Content-Range": `bytes */${asset.size}`, "Accept-Ranges": "bytes", "Content-Length": "0" },
+          headers: {
+            "Content-Range": `bytes */${asset.size}`,
+            "Accept-Ranges": "bytes",
+            "Content-Length": "0",
+          },
         });
       }
       // Several disjoint ranges get the whole body (RFC 9110 §14.2 lets a server ignore Range).
@@ -172,16 +193,24 @@ export function createAssetHandler(
     if (variant) headers.set("Content-Encoding", variant.encoding);
     const responseStatus = range ? 206 : status;
     // Precompressed bodies are sent as they are: "manual" stops the runtime encoding them again.
-    const init: ResponseInit = { status: responseStatus, headers, ...(variant ? { encodeBody: "manual" } : {}) };
+    const init: ResponseInit = {
+      status: responseStatus,
+      headers,
+      ...(variant ? { encodeBody: "manual" } : {}),
+    };
     if (request.method === "HEAD") return new Response(null, init);
 
     const source =
-      edgeCache && range === null && waitUntil ? withEdgeCache(storage, caches.default, url.origin, waitUntil) : storage;
+      edgeCache && range === null && waitUntil
+        ? withEdgeCache(storage, caches.default, url.origin, waitUntil)
+        : storage;
     let body;
     try {
       body = await openBody(source, selected.key, selected.size, manifest.chunk, range, cacheTtl);
     } catch (error) {
-      console.error(`[kv-assets] storage failed reading "${selected.key}" for ${asset.path}: ${String(error)}`);
+      console.error(
+        `[kv-assets] storage failed reading "${selected.key}" for ${asset.path}: ${String(error)}`,
+      );
       return unavailable();
     }
     if ("missing" in body) {
@@ -196,7 +225,9 @@ export function createAssetHandler(
 
 /** Cache-Control for a file when no `cacheControl` option overrides it. */
 export function defaultCacheControl(asset: Asset): string {
-  return asset.immutable ? "public, max-age=31536000, immutable" : "public, max-age=0, must-revalidate";
+  return asset.immutable
+    ? "public, max-age=31536000, immutable"
+    : "public, max-age=0, must-revalidate";
 }
 
 /** Whether a request is a browser navigation (a page load rather than a subresource fetch). */
@@ -219,6 +250,10 @@ function clientAcceptEncoding(request: Request): string | null {
 function unavailable(): Response {
   return new Response("Service Unavailable: asset storage is not ready\n", {
     status: 503,
-    headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store", "Retry-After": "5" },
+    headers: {
+      "Content-Type": "text/plain; charset=utf-8",
+      "Cache-Control": "no-store",
+      "Retry-After": "5",
+    },
   });
 }

@@ -64,7 +64,9 @@ function withLength(stream: ReadableStream, length: number): ReadableStream {
 /** Concatenates `parts`, skipping `skip` bytes and ending after `length` bytes. */
 function slice(parts: ReadableStream[], skip: number, length: number): ReadableStream {
   const { readable, writable } =
-    typeof FixedLengthStream === "function" ? new FixedLengthStream(length) : new TransformStream<Uint8Array, Uint8Array>();
+    typeof FixedLengthStream === "function"
+      ? new FixedLengthStream(length)
+      : new TransformStream<Uint8Array, Uint8Array>();
   void pump();
   return readable;
 

@@ -1,5 +1,11 @@
 // Builds manifests in tests and puts their bodies into real KV, the way the sync engine would.
-import type { AssetManifest, AssetStorage, ContentEncoding, ManifestEntry } from "../src/index.js";
+import type {
+  AssetManifest,
+  AssetStorage,
+  ContentEncoding,
+  ManifestEntry,
+  ManifestVariant,
+} from "../src/index.js";
 
 export interface FixtureFile {
   body: string | Uint8Array;
@@ -26,22 +32,22 @@ export async function seed(
   for (const [path, file] of Object.entries(files)) {
     const bytes = toBytes(file.body);
     const hash = await put(kv, prefix, bytes, chunk);
-    const entry: ManifestEntry = [
+    const head = [
       hash,
       bytes.byteLength,
       index(manifest.types, file.type ?? "text/plain; charset=utf-8"),
       index(manifest.times, file.lastModified ?? LAST_MODIFIED),
       file.immutable ? 1 : 0,
-    ];
-    const variants = Object.entries(file.variants ?? {}) as [ContentEncoding, Uint8Array | string][];
-    if (variants.length > 0) {
-      const list = [];
-      for (const [encoding, body] of variants) {
-        const vbytes = toBytes(body);
-        list.push([encoding, await put(kv, prefix, vbytes, chunk), vbytes.byteLength] as [ContentEncoding, string, number]);
-      }
-      entry.push(list);
+    ] as const;
+    const variants: ManifestVariant[] = [];
+    for (const [encoding, body] of Object.entries(file.variants ?? {}) as [
+      ContentEncoding,
+      Uint8Array | string,
+    ][]) {
+      const vbytes = toBytes(body);
+      variants.push([encoding, await put(kv, prefix, vbytes, chunk), vbytes.byteLength]);
     }
+    const entry: ManifestEntry = variants.length > 0 ? [...head, variants] : [...head];
     manifest.files[path] = entry;
   }
   return manifest;
@@ -63,7 +69,12 @@ export function toBytes(body: string | Uint8Array): Uint8Array {
   return typeof body === "string" ? new TextEncoder().encode(body) : body;
 }
 
-async function put(kv: KVNamespace, prefix: string, bytes: Uint8Array, chunk: number): Promise<string> {
+async function put(
+  kv: KVNamespace,
+  prefix: string,
+  bytes: Uint8Array,
+  chunk: number,
+): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const hash = [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
   if (bytes.byteLength <= chunk) {

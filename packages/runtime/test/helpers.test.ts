@@ -117,7 +117,11 @@ describe("evaluatePreconditions", () => {
       { "If-Match": '"v1"', "If-Unmodified-Since": before },
       "proceed",
     ],
-    ["If-Match failing before If-None-Match is looked at", { "If-Match": '"v0"', "If-None-Match": '"v1"' }, "failed"],
+    [
+      "If-Match failing before If-None-Match is looked at",
+      { "If-Match": '"v0"', "If-None-Match": '"v1"' },
+      "failed",
+    ],
   ])("returns %s for %s", (_, headers, expected) => {
     expect(evaluatePreconditions(new Headers(headers), validators)).toBe(expected);
   });
@@ -132,7 +136,14 @@ describe("parseRange", () => {
     ["bytes=-30", 10, [{ start: 0, end: 9 }]],
     ["bytes=0-999", 10, [{ start: 0, end: 9 }]],
     ["BYTES = 1-2", 10, [{ start: 1, end: 2 }]],
-    ["bytes=0-1,3-4", 10, [{ start: 0, end: 1 }, { start: 3, end: 4 }]],
+    [
+      "bytes=0-1,3-4",
+      10,
+      [
+        { start: 0, end: 1 },
+        { start: 3, end: 4 },
+      ],
+    ],
     ["bytes=0-5,2-8", 10, [{ start: 0, end: 8 }]],
     ["bytes=0-4,5-9", 10, [{ start: 0, end: 9 }]],
     ["bytes=0-9,0-9,0-9", 10, [{ start: 0, end: 9 }]],
@@ -192,7 +203,14 @@ describe("negotiateEncoding", () => {
 });
 
 describe("resolveHtml", () => {
-  const files = new Set(["/index.html", "/file.html", "/folder/index.html", "/both.html", "/both/index.html", "/app.js"]);
+  const files = new Set([
+    "/index.html",
+    "/file.html",
+    "/folder/index.html",
+    "/both.html",
+    "/both/index.html",
+    "/app.js",
+  ]);
   const has = (p: string): boolean => files.has(p);
   const cases: Record<HtmlHandling, [string, string | null][]> = {
     "auto-trailing-slash": [
@@ -243,7 +261,12 @@ describe("resolveHtml", () => {
     describe(mode, () => {
       it.each(table)("resolves %s to %s", (path, expected) => {
         const result = resolveHtml(path, mode as HtmlHandling, has);
-        const actual = result === null ? null : "file" in result ? `serve ${result.file}` : `redirect ${result.redirect}`;
+        const actual =
+          result === null
+            ? null
+            : "file" in result
+              ? `serve ${result.file}`
+              : `redirect ${result.redirect}`;
         expect(actual).toBe(expected);
       });
     });

@@ -17,7 +17,11 @@ beforeAll(async () => {
     "/docs/guide.html": { body: "<p>guide</p>", type: "text/html; charset=utf-8" },
     "/404.html": { body: "<p>root 404</p>", type: "text/html; charset=utf-8" },
     "/docs/404.html": { body: "<p>docs 404</p>", type: "text/html; charset=utf-8" },
-    "/assets/app-4f3a2b1c.js": { body: "console.log(1)", type: "text/javascript; charset=utf-8", immutable: true },
+    "/assets/app-4f3a2b1c.js": {
+      body: "console.log(1)",
+      type: "text/javascript; charset=utf-8",
+      immutable: true,
+    },
     "/styles.css": {
       body: "body{color:red}".repeat(20),
       type: "text/css; charset=utf-8",
@@ -29,7 +33,11 @@ beforeAll(async () => {
     "/.well-known/security.txt": { body: "Contact: mailto:security@example.com" },
     "/empty.txt": { body: "" },
   });
-  chunked = await seed(env.ASSETS, { "/large.bin": { body: big, type: "application/octet-stream" } }, { chunk: 64 });
+  chunked = await seed(
+    env.ASSETS,
+    { "/large.bin": { body: big, type: "application/octet-stream" } },
+    { chunk: 64 },
+  );
   await env.ASSETS.put("test-manifest", JSON.stringify(manifest));
 });
 
@@ -199,19 +207,28 @@ describe("notFoundHandling", () => {
 
   it.each([
     ["Sec-Fetch-Mode: navigate", { "Sec-Fetch-Mode": "navigate" }, 200],
-    ["Accept: text/html without Sec-Fetch-Mode", { Accept: "text/html,application/xhtml+xml" }, 200],
+    [
+      "Accept: text/html without Sec-Fetch-Mode",
+      { Accept: "text/html,application/xhtml+xml" },
+      200,
+    ],
     ["Sec-Fetch-Mode: no-cors", { "Sec-Fetch-Mode": "no-cors", Accept: "text/html" }, null],
     ["Accept: */*", { Accept: "*/*" }, null],
   ])("as a single-page application answers a miss with %s", async (_, headers, status) => {
-    const { response } = await serve(get("/app/route", headers), { notFoundHandling: "single-page-application" });
+    const { response } = await serve(get("/app/route", headers), {
+      notFoundHandling: "single-page-application",
+    });
     expect(response?.status ?? null).toBe(status);
     if (status) expect(await response?.text()).toBe(html);
   });
 
   it("as a single-page application never serves index.html for a script request to /missing.js", async () => {
-    const { response } = await serve(get("/missing.js", { Accept: "*/*", "Sec-Fetch-Mode": "no-cors" }), {
-      notFoundHandling: "single-page-application",
-    });
+    const { response } = await serve(
+      get("/missing.js", { Accept: "*/*", "Sec-Fetch-Mode": "no-cors" }),
+      {
+        notFoundHandling: "single-page-application",
+      },
+    );
     expect(response).toBeNull();
   });
 });
@@ -245,14 +262,17 @@ describe("conditional requests", () => {
   });
 
   it("ignores If-Modified-Since when If-None-Match does not match", async () => {
-    const { response } = await serve(get("/", { "If-None-Match": '"old"', "If-Modified-Since": LAST_MODIFIED_HTTP }));
+    const { response } = await serve(
+      get("/", { "If-None-Match": '"old"', "If-Modified-Since": LAST_MODIFIED_HTTP }),
+    );
     expect(response?.status).toBe(200);
   });
 
   it("returns 412 for an If-Match that does not match and for an old If-Unmodified-Since", async () => {
     expect((await serve(get("/", { "If-Match": '"old"' }))).response?.status).toBe(412);
     expect(
-      (await serve(get("/", { "If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT" }))).response?.status,
+      (await serve(get("/", { "If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT" }))).response
+        ?.status,
     ).toBe(412);
   });
 
@@ -285,11 +305,14 @@ describe("ranges", () => {
     expect(reads).toEqual([]);
   });
 
-  it.each(["bytes=5-2", "items=0-1", "bytes=x"])("answers malformed %s with the full 200", async (range) => {
-    const { response } = await serve(get("/big.bin", { Range: range }));
-    expect(response?.status).toBe(200);
-    expect((await bytes(response)).byteLength).toBe(300);
-  });
+  it.each(["bytes=5-2", "items=0-1", "bytes=x"])(
+    "answers malformed %s with the full 200",
+    async (range) => {
+      const { response } = await serve(get("/big.bin", { Range: range }));
+      expect(response?.status).toBe(200);
+      expect((await bytes(response)).byteLength).toBe(300);
+    },
+  );
 
   it("answers several disjoint ranges with the full 200 and overlapping ones with one 206", async () => {
     const disjoint = await serve(get("/big.bin", { Range: "bytes=0-1,10-11" }));
@@ -303,11 +326,16 @@ describe("ranges", () => {
 
   it("honours If-Range with the current ETag or Last-Modified and sends 200 otherwise", async () => {
     const etag = (await serve(get("/big.bin", {}, "HEAD"))).response!.headers.get("ETag")!;
-    expect((await serve(get("/big.bin", { Range: "bytes=0-1", "If-Range": etag }))).response?.status).toBe(206);
     expect(
-      (await serve(get("/big.bin", { Range: "bytes=0-1", "If-Range": LAST_MODIFIED_HTTP }))).response?.status,
+      (await serve(get("/big.bin", { Range: "bytes=0-1", "If-Range": etag }))).response?.status,
     ).toBe(206);
-    expect((await serve(get("/big.bin", { Range: "bytes=0-1", "If-Range": '"old"' }))).response?.status).toBe(200);
+    expect(
+      (await serve(get("/big.bin", { Range: "bytes=0-1", "If-Range": LAST_MODIFIED_HTTP })))
+        .response?.status,
+    ).toBe(206);
+    expect(
+      (await serve(get("/big.bin", { Range: "bytes=0-1", "If-Range": '"old"' }))).response?.status,
+    ).toBe(200);
   });
 
   it("ignores Range on HEAD", async () => {
@@ -317,7 +345,9 @@ describe("ranges", () => {
   });
 
   it("sends ranges of the identity body even when the client accepts br", async () => {
-    const { response } = await serve(get("/styles.css", { Range: "bytes=0-3", "Accept-Encoding": "br" }));
+    const { response } = await serve(
+      get("/styles.css", { Range: "bytes=0-3", "Accept-Encoding": "br" }),
+    );
     expect(response?.status).toBe(206);
     expect(response?.headers.get("Content-Encoding")).toBeNull();
     expect(await response?.text()).toBe("body");
@@ -333,7 +363,11 @@ describe("values stored in parts", () => {
   });
 
   it("reads only the parts a range touches, across a part boundary", async () => {
-    const { response, reads } = await serve(get("/large.bin", { Range: "bytes=60-70" }), {}, chunked);
+    const { response, reads } = await serve(
+      get("/large.bin", { Range: "bytes=60-70" }),
+      {},
+      chunked,
+    );
     expect(response?.status).toBe(206);
     expect(await bytes(response)).toEqual(big.slice(60, 71));
     expect(reads.map((k) => k.split(".")[1])).toEqual(["0", "1"]);
@@ -371,7 +405,9 @@ describe("precompressed variants", () => {
     const etag = first.response!.headers.get("ETag")!;
     const identity = (await serve(get("/styles.css"))).response!.headers.get("ETag");
     expect(etag).not.toBe(identity);
-    const again = await serve(get("/styles.css", { "Accept-Encoding": "br", "If-None-Match": etag }));
+    const again = await serve(
+      get("/styles.css", { "Accept-Encoding": "br", "If-None-Match": etag }),
+    );
     expect(again.response?.status).toBe(304);
     expect(again.reads).toEqual([]);
   });
@@ -422,7 +458,9 @@ describe("edgeCache", () => {
   });
 
   it("throws at setup when edgeCache is on without waitUntil", () => {
-    expect(() => serveAsset(get("/"), manifest, env.ASSETS, { edgeCache: true })).toThrow(/waitUntil/);
+    expect(() => serveAsset(get("/"), manifest, env.ASSETS, { edgeCache: true })).toThrow(
+      /waitUntil/,
+    );
   });
 });
 
@@ -446,7 +484,9 @@ describe("through a Worker (SELF.fetch)", () => {
   });
 
   it("sends a range of the big file", async () => {
-    const response = await SELF.fetch("https://example.com/big.bin", { headers: { Range: "bytes=10-19" } });
+    const response = await SELF.fetch("https://example.com/big.bin", {
+      headers: { Range: "bytes=10-19" },
+    });
     expect(response.status).toBe(206);
     expect(new Uint8Array(await response.arrayBuffer())).toEqual(big.slice(10, 20));
   });

@@ -9,7 +9,8 @@ export default {
   async fetch(request, env, ctx): Promise<Response> {
     if (new URL(request.url).pathname === "/api/hello") return Response.json({ hello: "world" });
     const manifest = await env.ASSETS.get<AssetManifest>("test-manifest", "json");
-    if (!manifest || validateManifest(manifest)) return new Response("no manifest", { status: 500 });
+    if (!manifest || validateManifest(manifest))
+      return new Response("no manifest", { status: 500 });
     const response = await serveAsset(request, manifest, env.ASSETS, {
       notFoundHandling: "404-page",
       waitUntil: (p) => ctx.waitUntil(p),

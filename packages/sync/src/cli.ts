@@ -72,10 +72,13 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     }
     if (command === "sync") return await sync(rest, io);
     if (command === "prune") return await prune(rest, io);
-    io.stderr(`[kv-assets] unknown command "${command}"; use "sync" or "prune" (see kv-assets --help)\n`);
+    io.stderr(
+      `[kv-assets] unknown command "${command}"; use "sync" or "prune" (see kv-assets --help)\n`,
+    );
     return 1;
   } catch (error) {
-    const message = error instanceof KvAssetsError ? error.message : `[kv-assets] ${describeError(error)}`;
+    const message =
+      error instanceof KvAssetsError ? error.message : `[kv-assets] ${describeError(error)}`;
     io.stderr(`${message}\n`);
     return 1;
   }
@@ -112,10 +115,15 @@ async function sync(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) {
-    io.stderr("[kv-assets] sync needs exactly one folder: kv-assets sync <dir> (see kv-assets sync --help)\n");
+    io.stderr(
+      "[kv-assets] sync needs exactly one folder: kv-assets sync <dir> (see kv-assets sync --help)\n",
+    );
     return 1;
   }
-  const logger = { info: (m: string) => io.stdout(`${m}\n`), warn: (m: string) => io.stderr(`${m}\n`) };
+  const logger = {
+    info: (m: string) => io.stdout(`${m}\n`),
+    warn: (m: string) => io.stderr(`${m}\n`),
+  };
   const { manifest } = await syncAssets({
     dir: resolve(positionals[0] as string),
     binding: values.binding,
@@ -156,12 +164,18 @@ async function prune(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) {
-    io.stderr(`[kv-assets] prune takes no folder (got "${positionals[0]}"); see kv-assets prune --help\n`);
+    io.stderr(
+      `[kv-assets] prune takes no folder (got "${positionals[0]}"); see kv-assets prune --help\n`,
+    );
     return 1;
   }
   const keep = values.keep === undefined ? undefined : wholeNumber("--keep", values.keep);
-  const graceSeconds = values.grace === undefined ? undefined : wholeNumber("--grace", values.grace);
-  const logger = { info: (m: string) => io.stdout(`${m}\n`), warn: (m: string) => io.stderr(`${m}\n`) };
+  const graceSeconds =
+    values.grace === undefined ? undefined : wholeNumber("--grace", values.grace);
+  const logger = {
+    info: (m: string) => io.stdout(`${m}\n`),
+    warn: (m: string) => io.stderr(`${m}\n`),
+  };
   const result = await pruneAssets({
     binding: values.binding,
     config: values.config,

@@ -14,7 +14,9 @@ export function isCompressible(contentType: string): boolean {
 }
 
 function isText(type: string): boolean {
-  return type.startsWith("text/") || TEXT.has(type) || type.endsWith("+json") || type.endsWith("+xml");
+  return (
+    type.startsWith("text/") || TEXT.has(type) || type.endsWith("+json") || type.endsWith("+xml")
+  );
 }
 
 const TEXT = new Set([

@@ -34,7 +34,10 @@ interface LocalNamespace {
 }
 
 /** Opens the local KV namespace behind `binding`, as `wrangler dev` would see it. */
-export async function openLocalKv(binding: KvBinding, options: LocalKvOptions = {}): Promise<KvTarget> {
+export async function openLocalKv(
+  binding: KvBinding,
+  options: LocalKvOptions = {},
+): Promise<KvTarget> {
   const persistTo = options.persistTo ?? join(binding.projectRoot, ".wrangler", "state", "v3");
   const concurrency = options.concurrency ?? 16;
   const { getPlatformProxy } = await import("wrangler");
@@ -44,11 +47,15 @@ export async function openLocalKv(binding: KvBinding, options: LocalKvOptions = 
     persist: { path: persistTo },
     envFiles: [],
     remoteBindings: false,
-  }).catch((error: unknown) => fail(`cannot start local KV for ${binding.configPath}: ${describeError(error)}`, error));
+  }).catch((error: unknown) =>
+    fail(`cannot start local KV for ${binding.configPath}: ${describeError(error)}`, error),
+  );
   const kv = proxy.env[binding.binding] as LocalNamespace | undefined;
   if (!kv) {
     await proxy.dispose();
-    fail(`binding "${binding.binding}" not found in ${binding.configPath}; add it under kv_namespaces`);
+    fail(
+      `binding "${binding.binding}" not found in ${binding.configPath}; add it under kv_namespaces`,
+    );
   }
 
   return {

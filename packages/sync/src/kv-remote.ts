@@ -72,8 +72,15 @@ export async function openRemoteKv(options: RemoteKvOptions): Promise<KvTarget> 
       let cursor: string | undefined;
       do {
         const page = await client.kv.namespaces.keys
-          .list(namespaceId, { account_id: accountId, prefix, limit: 1000, ...(cursor ? { cursor } : {}) })
-          .catch((error: unknown) => fail(`listing keys of ${where} failed: ${describeError(error)}`, error));
+          .list(namespaceId, {
+            account_id: accountId,
+            prefix,
+            limit: 1000,
+            ...(cursor ? { cursor } : {}),
+          })
+          .catch((error: unknown) =>
+            fail(`listing keys of ${where} failed: ${describeError(error)}`, error),
+          );
         onRequest({ method: "list", keys: page.result.length, bytes: 0 });
         keys.push(...page.result.map((k) => ({ name: k.name, metadata: k.metadata })));
         cursor = page.result.length > 0 ? page.result_info?.cursor || undefined : undefined;
@@ -82,7 +89,10 @@ export async function openRemoteKv(options: RemoteKvOptions): Promise<KvTarget> 
     },
     async getText(key) {
       try {
-        const response = await client.kv.namespaces.values.get(key, { account_id: accountId, namespace_id: namespaceId });
+        const response = await client.kv.namespaces.values.get(key, {
+          account_id: accountId,
+          namespace_id: namespaceId,
+        });
         onRequest({ method: "get", keys: 1, bytes: 0 });
         return await response.text();
       } catch (error) {
@@ -109,7 +119,11 @@ export async function openRemoteKv(options: RemoteKvOptions): Promise<KvTarget> 
                 error,
               ),
             );
-          onRequest({ method: "bulk-put", keys: body.length, bytes: body.reduce((n, p) => n + p.value.length, 0) });
+          onRequest({
+            method: "bulk-put",
+            keys: body.length,
+            bytes: body.reduce((n, p) => n + p.value.length, 0),
+          });
           const refused = new Set(result?.unsuccessful_keys ?? []);
           pending = pending.filter((entry) => refused.has(entry.key));
         }
@@ -117,15 +131,19 @@ export async function openRemoteKv(options: RemoteKvOptions): Promise<KvTarget> 
     },
     async deleteMany(keys) {
       const groups: string[][] = [];
-      for (let i = 0; i < keys.length; i += BULK_MAX_KEYS) groups.push(keys.slice(i, i + BULK_MAX_KEYS));
+      for (let i = 0; i < keys.length; i += BULK_MAX_KEYS)
+        groups.push(keys.slice(i, i + BULK_MAX_KEYS));
       await eachLimited(groups, concurrency, async (group) => {
         let pending = group;
         for (let round = 0; pending.length > 0; round++) {
-          if (round > unsuccessfulRetries) fail(`${pending.length} keys could not be deleted from ${where}; re-run prune`);
+          if (round > unsuccessfulRetries)
+            fail(`${pending.length} keys could not be deleted from ${where}; re-run prune`);
           if (round > 0) await sleep(retryDelay * 2 ** (round - 1));
           const result = await client.kv.namespaces
             .bulkDelete(namespaceId, { account_id: accountId, body: pending })
-            .catch((error: unknown) => fail(`deleting keys from ${where} failed: ${describeError(error)}`, error));
+            .catch((error: unknown) =>
+              fail(`deleting keys from ${where} failed: ${describeError(error)}`, error),
+            );
           onRequest({ method: "bulk-delete", keys: pending.length, bytes: 0 });
           const refused = new Set(result?.unsuccessful_keys ?? []);
           pending = pending.filter((key) => refused.has(key));
@@ -156,11 +174,19 @@ export function batches(entries: readonly KvEntry[]): KvEntry[][] {
 }
 
 function encodedSize(entry: KvEntry): number {
-  const value = typeof entry.value === "string" ? entry.value.length * 2 : Math.ceil(entry.value.byteLength / 3) * 4;
+  const value =
+    typeof entry.value === "string"
+      ? entry.value.length * 2
+      : Math.ceil(entry.value.byteLength / 3) * 4;
   return value + entry.key.length + 200;
 }
 
-function toBulkPair(entry: KvEntry): { key: string; value: string; base64?: boolean; metadata?: unknown } {
+function toBulkPair(entry: KvEntry): {
+  key: string;
+  value: string;
+  base64?: boolean;
+  metadata?: unknown;
+} {
   const pair =
     typeof entry.value === "string"
       ? { key: entry.key, value: entry.value }

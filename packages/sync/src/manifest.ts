@@ -90,7 +90,11 @@ export function filesByHash(
     if (lastModified === undefined || byHash.has(hash)) continue;
     byHash.set(hash, {
       lastModified,
-      variants: (variants ?? []).map(([encoding, vhash, size]) => ({ encoding, hash: vhash, size })),
+      variants: (variants ?? []).map(([encoding, vhash, size]) => ({
+        encoding,
+        hash: vhash,
+        size,
+      })),
     });
   }
   return byHash;
@@ -103,7 +107,9 @@ export function filesByHash(
  */
 export function viteFingerprint(assetsDir = "assets"): (path: string) => boolean {
   const dir = assetsDir.replace(/^\/+|\/+$/g, "");
-  const pattern = new RegExp(`^/${escapeRegExp(dir)}/(?:.+/)?[^/]+-([A-Za-z0-9_-]{8})\\.[A-Za-z0-9]+$`);
+  const pattern = new RegExp(
+    `^/${escapeRegExp(dir)}/(?:.+/)?[^/]+-([A-Za-z0-9_-]{8})\\.[A-Za-z0-9]+$`,
+  );
   return function isFingerprinted(path) {
     // A hash is base64url: one that is a plain lower-case word (`-document`) is a name, not a hash.
     const hash = pattern.exec(path)?.[1];

@@ -26,6 +26,7 @@ export async function precompress(bytes: Uint8Array): Promise<CompressedVariant[
   const variants: CompressedVariant[] = [];
   // A variant must save at least a little to be worth a key, a header and a Vary.
   if (br.byteLength < bytes.byteLength * 0.95) variants.push({ encoding: "br", bytes: br });
-  if (gzipped.byteLength < bytes.byteLength * 0.95) variants.push({ encoding: "gzip", bytes: gzipped });
+  if (gzipped.byteLength < bytes.byteLength * 0.95)
+    variants.push({ encoding: "gzip", bytes: gzipped });
   return variants;
 }

@@ -5,11 +5,19 @@ import { historyPrefix, isContentKey, latestManifestKey, manifestKeys } from "./
 import { openTarget, resolvePrefix, type SyncLogger, type SyncOptions } from "./sync.js";
 
 /** Options of {@link pruneAssets}; where to connect is given as for a sync. */
-export interface PruneOptions
-  extends Pick<
-    SyncOptions,
-    "prefix" | "project" | "binding" | "config" | "environment" | "cwd" | "remote" | "remoteOptions" | "persistTo" | "target"
-  > {
+export interface PruneOptions extends Pick<
+  SyncOptions,
+  | "prefix"
+  | "project"
+  | "binding"
+  | "config"
+  | "environment"
+  | "cwd"
+  | "remote"
+  | "remoteOptions"
+  | "persistTo"
+  | "target"
+> {
   /**
    * Manifests (deploys) whose keys are kept; the newest is always kept.
    * @default 3
@@ -52,7 +60,8 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
   const graceSeconds = options.graceSeconds ?? 3600;
   const dryRun = options.dryRun ?? false;
   const logger = options.logger ?? console;
-  if (!Number.isInteger(keep) || keep < 1) fail(`keep must be a whole number of at least 1 (got ${keep})`);
+  if (!Number.isInteger(keep) || keep < 1)
+    fail(`keep must be a whole number of at least 1 (got ${keep})`);
 
   const target = options.target ?? (await openTarget(options));
   try {
@@ -60,13 +69,18 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
     const kept = history.slice(-keep);
     const dropped = history.slice(0, -keep);
     const latest = await target.getText(latestManifestKey(prefix));
-    const records = [...kept.map((name) => ({ name, text: null as string | null })), { name: latestManifestKey(prefix), text: latest }];
+    const records = [
+      ...kept.map((name) => ({ name, text: null as string | null })),
+      { name: latestManifestKey(prefix), text: latest },
+    ];
     const referenced = new Set<string>();
     for (const record of records) {
       const text = record.text ?? (await target.getText(record.name));
       if (text === null) {
         if (record.name === latestManifestKey(prefix)) continue;
-        fail(`manifest record ${record.name} is listed but cannot be read; prune stopped without deleting anything, try again`);
+        fail(
+          `manifest record ${record.name} is listed but cannot be read; prune stopped without deleting anything, try again`,
+        );
       }
       let manifest: AssetManifest;
       try {
@@ -75,12 +89,16 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
         if (problem) throw new Error(problem);
         manifest = value as AssetManifest;
       } catch (error) {
-        fail(`manifest record ${record.name} is not valid (${describeError(error)}); prune stopped without deleting anything`);
+        fail(
+          `manifest record ${record.name} is not valid (${describeError(error)}); prune stopped without deleting anything`,
+        );
       }
       for (const key of manifestKeys(manifest)) referenced.add(key);
     }
     if (history.length === 0 && latest === null) {
-      logger.info(`[kv-assets] nothing to prune under ${JSON.stringify(prefix)}: no manifest has been published`);
+      logger.info(
+        `[kv-assets] nothing to prune under ${JSON.stringify(prefix)}: no manifest has been published`,
+      );
       return { deleted: [], deletedManifests: [], referenced: 0, dryRun };
     }
 

@@ -48,9 +48,12 @@ export async function scanDirectory(
   const exclude = options.exclude ?? [];
   const includeSourceMaps = options.includeSourceMaps ?? false;
   const info = await stat(dir).catch(() => null);
-  if (!info?.isDirectory()) fail(`output folder ${dir} does not exist; build the site first or pass the right folder`);
+  if (!info?.isDirectory())
+    fail(`output folder ${dir} does not exist; build the site first or pass the right folder`);
 
-  const assetsIgnore = ignore().add(await readFile(join(dir, ".assetsignore"), "utf8").catch(() => ""));
+  const assetsIgnore = ignore().add(
+    await readFile(join(dir, ".assetsignore"), "utf8").catch(() => ""),
+  );
   const excluded = ignore().add(exclude);
   const files: ScannedFile[] = [];
   const skipped: SkippedFile[] = [];

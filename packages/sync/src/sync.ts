@@ -157,8 +157,10 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
   const keep = options.keep ?? 3;
   const batchBytes = options.batchBytes ?? 32 * 1024 * 1024;
   const onProgress = options.onProgress ?? (() => {});
-  if (!(chunk > 0 && chunk <= KV_VALUE_LIMIT)) fail(`chunkSize must be between 1 and ${KV_VALUE_LIMIT} bytes`);
-  if ((options.dir === undefined) === (options.files === undefined)) fail("pass either dir (a folder) or files (in memory) to sync");
+  if (!(chunk > 0 && chunk <= KV_VALUE_LIMIT))
+    fail(`chunkSize must be between 1 and ${KV_VALUE_LIMIT} bytes`);
+  if ((options.dir === undefined) === (options.files === undefined))
+    fail("pass either dir (a folder) or files (in memory) to sync");
 
   const memory = options.files !== undefined ? fromMemory(options.files) : undefined;
 
@@ -208,7 +210,9 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     await eachLimited(sources.files, 8, async (source) => {
       const bytes = await source.read();
       if (bytes.byteLength > maxFileSize) {
-        fail(`${source.path} is ${bytes.byteLength} bytes, over the ${maxFileSize}-byte limit; exclude it or raise maxFileSize`);
+        fail(
+          `${source.path} is ${bytes.byteLength} bytes, over the ${maxFileSize}-byte limit; exclude it or raise maxFileSize`,
+        );
       }
       const hash = await hashBytes(bytes);
       const contentType = contentTypeOf(source.path);
@@ -219,14 +223,20 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       await enqueue(key, bytes, bytes.byteLength);
 
       let variants = carried?.variants ?? [];
-      const variantsPresent = variants.every((v) => allPresent(present, prefix + v.hash, v.size, chunk));
+      const variantsPresent = variants.every((v) =>
+        allPresent(present, prefix + v.hash, v.size, chunk),
+      );
       if (!carried || !variantsPresent) {
         variants = [];
         if (compress && bytes.byteLength >= compressMin && isCompressible(contentType)) {
           for (const variant of await precompress(bytes)) {
             const vhash = await hashBytes(variant.bytes);
             await enqueue(prefix + vhash, variant.bytes, variant.bytes.byteLength);
-            variants.push({ encoding: variant.encoding, hash: vhash, size: variant.bytes.byteLength });
+            variants.push({
+              encoding: variant.encoding,
+              hash: vhash,
+              size: variant.bytes.byteLength,
+            });
           }
         }
       }
@@ -247,7 +257,9 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     const manifest = createManifest(synced, { prefix, chunk, created: started });
     const json = JSON.stringify(manifest);
     if (json.length > KV_VALUE_LIMIT) {
-      fail(`the manifest is ${json.length} bytes, over KV's 25 MiB value limit; split the site with prefix or project`);
+      fail(
+        `the manifest is ${json.length} bytes, over KV's 25 MiB value limit; split the site with prefix or project`,
+      );
     }
     await target.putMany([{ key: historyKey(prefix, started), value: json }]);
     await target.putMany([{ key: latestManifestKey(prefix), value: json }]);
@@ -287,11 +299,18 @@ export async function openTarget(options: SyncOptions): Promise<KvTarget> {
   const accountId = remote.accountId ?? process.env.CLOUDFLARE_ACCOUNT_ID ?? binding.accountId;
   const namespaceId = remote.namespaceId ?? binding.id;
   if (!apiToken) {
-    fail("remote sync needs an API token: set CLOUDFLARE_API_TOKEN to a token with Workers KV Storage: Edit");
+    fail(
+      "remote sync needs an API token: set CLOUDFLARE_API_TOKEN to a token with Workers KV Storage: Edit",
+    );
   }
-  if (!accountId) fail(`remote sync needs an account: set CLOUDFLARE_ACCOUNT_ID or account_id in ${binding.configPath}`);
+  if (!accountId)
+    fail(
+      `remote sync needs an account: set CLOUDFLARE_ACCOUNT_ID or account_id in ${binding.configPath}`,
+    );
   if (!namespaceId) {
-    fail(`binding "${binding.binding}" in ${binding.configPath} has no id; create the namespace with \`wrangler kv namespace create\` and add its id`);
+    fail(
+      `binding "${binding.binding}" in ${binding.configPath} has no id; create the namespace with \`wrangler kv namespace create\` and add its id`,
+    );
   }
   return openRemoteKv({ ...remote, apiToken, accountId, namespaceId });
 }
@@ -337,24 +356,30 @@ async function presentKeys(
   const present = new Set<string>();
   for (const key of await target.list(prefix)) {
     const uploaded = (key.metadata as { t?: unknown } | undefined)?.t;
-    if (referenced.has(key.name) || (typeof uploaded === "number" && uploaded > cutoff)) present.add(key.name);
+    if (referenced.has(key.name) || (typeof uploaded === "number" && uploaded > cutoff))
+      present.add(key.name);
   }
   return present;
 }
 
 /** Turns `prefix` and `project` into the key prefix, checking both. */
 export function resolvePrefix(prefix: string, project: string | undefined): string {
-  if (/[\u0000-\u001f\u007f]/.test(prefix)) fail(`prefix ${JSON.stringify(prefix)} contains control characters`);
+  if (/[\u0000-\u001f\u007f]/.test(prefix))
+    fail(`prefix ${JSON.stringify(prefix)} contains control characters`);
   let result = prefix;
   if (project !== undefined) {
     if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(project)) {
-      fail(`project id ${JSON.stringify(project)} is not valid; use 1-64 letters, digits, "-" or "_", starting with a letter or digit`);
+      fail(
+        `project id ${JSON.stringify(project)} is not valid; use 1-64 letters, digits, "-" or "_", starting with a letter or digit`,
+      );
     }
     result += `project/${project}/`;
   }
   // Longest key: prefix + 16 hex digits + ".NNNNN" (a part), or prefix + "manifests/" + 15 digits.
   if (Buffer.byteLength(result) > 512 - 26) {
-    fail(`prefix is ${Buffer.byteLength(result)} bytes; KV keys are limited to 512 bytes, so keep it under ${512 - 26}`);
+    fail(
+      `prefix is ${Buffer.byteLength(result)} bytes; KV keys are limited to 512 bytes, so keep it under ${512 - 26}`,
+    );
   }
   return result;
 }
@@ -364,7 +389,10 @@ interface Source {
   read(): Promise<Uint8Array>;
 }
 
-function fromMemory(files: Record<string, Uint8Array | string>): { files: Source[]; skipped: SkippedFile[] } {
+function fromMemory(files: Record<string, Uint8Array | string>): {
+  files: Source[];
+  skipped: SkippedFile[];
+} {
   const sources: Source[] = [];
   for (const [path, body] of Object.entries(files)) {
     if (decodePath(path) !== path || path.endsWith("/")) {
@@ -376,13 +404,19 @@ function fromMemory(files: Record<string, Uint8Array | string>): { files: Source
   return { files: sources, skipped: [] };
 }
 
-function fromFolder(scan: { files: ScannedFile[]; skipped: SkippedFile[] }): { files: Source[]; skipped: SkippedFile[] } {
+function fromFolder(scan: { files: ScannedFile[]; skipped: SkippedFile[] }): {
+  files: Source[];
+  skipped: SkippedFile[];
+} {
   const files = scan.files.map((file) => ({
     path: file.path,
     // Read when processed, so memory holds a bounded number of files at once.
     read: () =>
       readFile(file.file).catch((error: unknown) =>
-        fail(`cannot read ${file.file}: ${describeError(error)}; check its permissions or exclude it`, error),
+        fail(
+          `cannot read ${file.file}: ${describeError(error)}; check its permissions or exclude it`,
+          error,
+        ),
       ),
   }));
   return { files, skipped: scan.skipped };

@@ -54,13 +54,17 @@ export async function readKvBinding({
       `no wrangler configuration in ${cwd}; create wrangler.jsonc with "kv_namespaces": [{ "binding": "${binding}" }] or pass the path with --config`,
     );
   }
-  if (!existsSync(configPath)) fail(`wrangler configuration ${configPath} does not exist; check the --config path`);
+  if (!existsSync(configPath))
+    fail(`wrangler configuration ${configPath} does not exist; check the --config path`);
   const { unstable_readConfig } = await import("wrangler");
   const parsed: WranglerConfigSlice = (() => {
     try {
       return unstable_readConfig({ config: configPath, env: environment }, { hideWarnings: true });
     } catch (error) {
-      fail(`cannot read ${configPath}: ${error instanceof Error ? error.message : String(error)}`, error);
+      fail(
+        `cannot read ${configPath}: ${error instanceof Error ? error.message : String(error)}`,
+        error,
+      );
     }
   })();
   const namespace = parsed.kv_namespaces.find((ns) => ns.binding === binding);

@@ -12,11 +12,14 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 }
 
 describe("kv-assets CLI", () => {
-  it.each([["--help"], ["sync", "--help"], ["prune", "--help"]])("prints help for %s and exits 0", async (...argv) => {
-    const { code, out } = await run(argv);
-    expect(code).toBe(0);
-    expect(out).toMatch(/Usage:/);
-  });
+  it.each([["--help"], ["sync", "--help"], ["prune", "--help"]])(
+    "prints help for %s and exits 0",
+    async (...argv) => {
+      const { code, out } = await run(argv);
+      expect(code).toBe(0);
+      expect(out).toMatch(/Usage:/);
+    },
+  );
 
   it.each([
     [["deploy"], /unknown command "deploy"; use "sync" or "prune"/],

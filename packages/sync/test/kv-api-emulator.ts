@@ -52,7 +52,12 @@ export async function startKvApiEmulator(): Promise<KvApiEmulator> {
   const server: Server = createServer(async (req, res) => {
     const body = await readBody(req);
     const url = new URL(req.url ?? "/", "http://localhost");
-    const record = { method: req.method ?? "", path: url.pathname, bytes: body.byteLength, status: 0 };
+    const record = {
+      method: req.method ?? "",
+      path: url.pathname,
+      bytes: body.byteLength,
+      status: 0,
+    };
     requests.push(record);
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
       record.status = status;
@@ -61,7 +66,12 @@ export async function startKvApiEmulator(): Promise<KvApiEmulator> {
     };
 
     const at = faults.findIndex((f) => !f.match || f.match.test(url.pathname));
-    const fault = at === -1 ? (url.pathname.endsWith("/bulk") ? emulator.persistentFault : undefined) : faults.splice(at, 1)[0];
+    const fault =
+      at === -1
+        ? url.pathname.endsWith("/bulk")
+          ? emulator.persistentFault
+          : undefined
+        : faults.splice(at, 1)[0];
     if (fault && "drop" in fault) {
       record.status = -1;
       req.socket.destroy();
@@ -70,35 +80,58 @@ export async function startKvApiEmulator(): Promise<KvApiEmulator> {
     if (fault && "delayMs" in fault) await new Promise((r) => setTimeout(r, fault.delayMs));
     if (fault && "status" in fault) {
       const headers: Record<string, string> =
-        fault.status === 429 && fault.retryAfter !== undefined ? { "Retry-After": String(fault.retryAfter) } : {};
-      return send(fault.status, envelopeError(fault.status === 429 ? 10429 : 10001, `error ${fault.status}`), headers);
+        fault.status === 429 && fault.retryAfter !== undefined
+          ? { "Retry-After": String(fault.retryAfter) }
+          : {};
+      return send(
+        fault.status,
+        envelopeError(fault.status === 429 ? 10429 : 10001, `error ${fault.status}`),
+        headers,
+      );
     }
 
     if (req.headers.authorization !== `Bearer ${token}`) {
       return send(401, envelopeError(10000, "Authentication error"));
     }
-    if (!url.pathname.startsWith(base)) return send(404, envelopeError(10013, "namespace not found"));
+    if (!url.pathname.startsWith(base))
+      return send(404, envelopeError(10013, "namespace not found"));
     const rest = url.pathname.slice(base.length);
 
     if (req.method === "PUT" && rest === "/bulk") {
-      if (body.byteLength > MAX_BULK_BYTES) return send(413, envelopeError(10046, "request body too large"));
-      const pairs = JSON.parse(body.toString("utf8")) as { key: string; value: string; base64?: boolean; metadata?: unknown }[];
+      if (body.byteLength > MAX_BULK_BYTES)
+        return send(413, envelopeError(10046, "request body too large"));
+      const pairs = JSON.parse(body.toString("utf8")) as {
+        key: string;
+        value: string;
+        base64?: boolean;
+        metadata?: unknown;
+      }[];
       if (!Array.isArray(pairs) || pairs.length > MAX_BULK_KEYS) {
         return send(400, envelopeError(10026, `bulk writes take at most ${MAX_BULK_KEYS} pairs`));
       }
       const refuse = fault && "unsuccessful" in fault ? fault.unsuccessful : 0;
       const unsuccessful: string[] = [];
       for (const [i, pair] of pairs.entries()) {
-        if (Buffer.byteLength(pair.key) > MAX_KEY_BYTES) return send(400, envelopeError(10016, `key too long: ${pair.key.length}`));
-        const value = pair.base64 ? Buffer.from(pair.value, "base64") : Buffer.from(pair.value, "utf8");
-        if (value.byteLength > MAX_VALUE_BYTES) return send(413, envelopeError(10046, `value too large for ${pair.key}`));
+        if (Buffer.byteLength(pair.key) > MAX_KEY_BYTES)
+          return send(400, envelopeError(10016, `key too long: ${pair.key.length}`));
+        const value = pair.base64
+          ? Buffer.from(pair.value, "base64")
+          : Buffer.from(pair.value, "utf8");
+        if (value.byteLength > MAX_VALUE_BYTES)
+          return send(413, envelopeError(10046, `value too large for ${pair.key}`));
         if (i < refuse) {
           unsuccessful.push(pair.key);
           continue;
         }
         store.set(pair.key, { value, metadata: pair.metadata });
       }
-      return send(200, envelope({ successful_key_count: pairs.length - unsuccessful.length, unsuccessful_keys: unsuccessful }));
+      return send(
+        200,
+        envelope({
+          successful_key_count: pairs.length - unsuccessful.length,
+          unsuccessful_keys: unsuccessful,
+        }),
+      );
     }
 
     if (req.method === "POST" && rest === "/bulk/delete") {
@@ -111,8 +144,11 @@ export async function startKvApiEmulator(): Promise<KvApiEmulator> {
     if (req.method === "GET" && rest === "/keys") {
       const prefix = url.searchParams.get("prefix") ?? "";
       const limit = Number(url.searchParams.get("limit") ?? 1000);
-      if (!(limit >= 10 && limit <= 1000)) return send(400, envelopeError(10026, "limit must be 10 to 1000"));
-      const after = url.searchParams.get("cursor") ? Buffer.from(url.searchParams.get("cursor")!, "base64url").toString() : "";
+      if (!(limit >= 10 && limit <= 1000))
+        return send(400, envelopeError(10026, "limit must be 10 to 1000"));
+      const after = url.searchParams.get("cursor")
+        ? Buffer.from(url.searchParams.get("cursor")!, "base64url").toString()
+        : "";
       const names = [...store.keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
       const page = names.slice(0, limit);
       const more = names.length > limit;
@@ -172,4 +208,3 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on("error", reject);
   });
 }
-

@@ -14,7 +14,9 @@ export interface Project {
 /** Creates a project whose wrangler.jsonc binds ASSETS, with `files` in `dist/`. */
 export async function makeProject(
   files: Record<string, string | Uint8Array>,
-  config: Record<string, unknown> = { kv_namespaces: [{ binding: "ASSETS", id: "0f2ac74b498b48028cb68387c421e279" }] },
+  config: Record<string, unknown> = {
+    kv_namespaces: [{ binding: "ASSETS", id: "0f2ac74b498b48028cb68387c421e279" }],
+  },
 ): Promise<Project> {
   const root = await mkdtemp(join(tmpdir(), "kv-assets-"));
   const dist = join(root, "dist");
@@ -34,7 +36,10 @@ export async function makeProject(
 }
 
 /** Reads every key and value of the project's local KV the way `wrangler dev` would see them. */
-export async function readLocalKv(project: Project, binding = "ASSETS"): Promise<Map<string, Uint8Array>> {
+export async function readLocalKv(
+  project: Project,
+  binding = "ASSETS",
+): Promise<Map<string, Uint8Array>> {
   const proxy = await getPlatformProxy<Record<string, KvLike>>({
     configPath: project.config,
     persist: { path: join(project.root, ".wrangler", "state", "v3") },
@@ -47,7 +52,8 @@ export async function readLocalKv(project: Project, binding = "ASSETS"): Promise
     let cursor: string | undefined;
     do {
       const page = await kv.list({ cursor });
-      for (const { name } of page.keys) out.set(name, new Uint8Array((await kv.get(name, "arrayBuffer"))!));
+      for (const { name } of page.keys)
+        out.set(name, new Uint8Array((await kv.get(name, "arrayBuffer"))!));
       cursor = page.list_complete ? undefined : page.cursor;
     } while (cursor);
     return out;
@@ -58,11 +64,17 @@ export async function readLocalKv(project: Project, binding = "ASSETS"): Promise
 
 interface KvLike {
   get(key: string, type: "arrayBuffer"): Promise<ArrayBuffer | null>;
-  list(options: { cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>;
+  list(options: {
+    cursor?: string;
+  }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>;
 }
 
 /** A logger that keeps what it is told. */
-export function memoryLogger(): { info: (m: string) => void; warn: (m: string) => void; lines: string[] } {
+export function memoryLogger(): {
+  info: (m: string) => void;
+  warn: (m: string) => void;
+  lines: string[];
+} {
   const lines: string[] = [];
   return { info: (m) => lines.push(m), warn: (m) => lines.push(m), lines };
 }

@@ -15,7 +15,12 @@ describe("scanDirectory", () => {
       ".well-known/security.txt": "x",
     });
     const { files, skipped } = await scanDirectory(project.dist);
-    expect(files.map((f) => f.path)).toEqual(["/.well-known/security.txt", "/a b/c.txt", "/café.txt", "/index.html"]);
+    expect(files.map((f) => f.path)).toEqual([
+      "/.well-known/security.txt",
+      "/a b/c.txt",
+      "/café.txt",
+      "/index.html",
+    ]);
     expect(skipped).toEqual(
       expect.arrayContaining([
         { path: "/.hidden", reason: "dotfile" },
@@ -38,7 +43,12 @@ describe("scanDirectory", () => {
     });
     const { files, skipped } = await scanDirectory(project.dist);
     expect(files.map((f) => f.path)).toEqual(["/ok.txt"]);
-    expect(skipped.filter((s) => s.reason === "secret").map((s) => s.path).sort()).toEqual([
+    expect(
+      skipped
+        .filter((s) => s.reason === "secret")
+        .map((s) => s.path)
+        .sort(),
+    ).toEqual([
       "/.dev.vars",
       "/.dev.vars.production",
       "/.env",
@@ -53,10 +63,9 @@ describe("scanDirectory", () => {
   it("leaves out source maps unless includeSourceMaps is set", async () => {
     const project = await makeProject({ "app.js": "x", "app.js.map": "{}" });
     expect((await scanDirectory(project.dist)).files.map((f) => f.path)).toEqual(["/app.js"]);
-    expect((await scanDirectory(project.dist, { includeSourceMaps: true })).files.map((f) => f.path)).toEqual([
-      "/app.js",
-      "/app.js.map",
-    ]);
+    expect(
+      (await scanDirectory(project.dist, { includeSourceMaps: true })).files.map((f) => f.path),
+    ).toEqual(["/app.js", "/app.js.map"]);
   });
 
   it("honours .assetsignore and the exclude option in gitignore syntax", async () => {
@@ -79,7 +88,9 @@ describe("scanDirectory", () => {
   });
 
   it("fails with a clear message for a missing folder and for an unreadable file", async () => {
-    await expect(scanDirectory("/nonexistent/dist")).rejects.toThrow(/output folder \/nonexistent\/dist does not exist/);
+    await expect(scanDirectory("/nonexistent/dist")).rejects.toThrow(
+      /output folder \/nonexistent\/dist does not exist/,
+    );
     const project = await makeProject({ "ok.txt": "x" });
     await mkdir(join(project.dist, "sub"));
     await symlink("/nonexistent/target", join(project.dist, "sub", "broken.txt"));

@@ -18,7 +18,9 @@ describe("syncAssets to local KV", () => {
     const logger = memoryLogger();
     const { manifest, stats } = await syncAssets({ dir: project.dist, cwd: project.root, logger });
     expect(stats).toMatchObject({ files: 3, newFiles: 3 });
-    expect(logger.lines.at(-1)).toMatch(/3 files, 3 new .* manifest published to local KV "ASSETS"/);
+    expect(logger.lines.at(-1)).toMatch(
+      /3 files, 3 new .* manifest published to local KV "ASSETS"/,
+    );
 
     const kv = await readLocalKv(project);
     const cssAsset = getAsset(manifest, "/assets/style-Ab12Cd34.css")!;
@@ -36,29 +38,58 @@ describe("syncAssets to local KV", () => {
   });
 
   it("uploads nothing but the manifest when nothing changed, and keeps ETag and Last-Modified", async () => {
-    const project = await makeProject({ "index.html": "<h1>v1</h1>", "about.html": "<h1>about</h1>" });
-    const first = await syncAssets({ dir: project.dist, cwd: project.root, logger: memoryLogger() });
-    const second = await syncAssets({ dir: project.dist, cwd: project.root, logger: memoryLogger() });
+    const project = await makeProject({
+      "index.html": "<h1>v1</h1>",
+      "about.html": "<h1>about</h1>",
+    });
+    const first = await syncAssets({
+      dir: project.dist,
+      cwd: project.root,
+      logger: memoryLogger(),
+    });
+    const second = await syncAssets({
+      dir: project.dist,
+      cwd: project.root,
+      logger: memoryLogger(),
+    });
     expect(second.stats).toMatchObject({ newFiles: 0, uploadedKeys: 2, uploadedBytes: 0 });
     expect(second.manifest.files).toEqual(first.manifest.files);
     expect(second.manifest.times).toEqual(first.manifest.times);
   });
 
   it("uploads exactly the changed content and its variants when one file changes", async () => {
-    const project = await makeProject({ "index.html": "<h1>v1</h1>", "assets/app-Ab12Cd34.css": css });
-    const first = await syncAssets({ dir: project.dist, cwd: project.root, logger: memoryLogger() });
+    const project = await makeProject({
+      "index.html": "<h1>v1</h1>",
+      "assets/app-Ab12Cd34.css": css,
+    });
+    const first = await syncAssets({
+      dir: project.dist,
+      cwd: project.root,
+      logger: memoryLogger(),
+    });
     await project.write("assets/app-Ab12Cd34.css", css.replace("rebeccapurple", "tomato"));
-    const second = await syncAssets({ dir: project.dist, cwd: project.root, logger: memoryLogger() });
+    const second = await syncAssets({
+      dir: project.dist,
+      cwd: project.root,
+      logger: memoryLogger(),
+    });
     const changed = getAsset(second.manifest, "/assets/app-Ab12Cd34.css")!;
     expect(second.stats.newFiles).toBe(1);
     expect(second.stats.uploadedKeys).toBe(1 + changed.variants.length + 2);
-    expect(getAsset(second.manifest, "/index.html")).toEqual(getAsset(first.manifest, "/index.html"));
+    expect(getAsset(second.manifest, "/index.html")).toEqual(
+      getAsset(first.manifest, "/index.html"),
+    );
   });
 
   it("splits a value over the chunk size into parts that read back in order", async () => {
     const big = new Uint8Array(1000).map((_, i) => (i * 7) % 256);
     const project = await makeProject({ "big.bin": big });
-    const { manifest } = await syncAssets({ dir: project.dist, cwd: project.root, chunkSize: 300, logger: memoryLogger() });
+    const { manifest } = await syncAssets({
+      dir: project.dist,
+      cwd: project.root,
+      chunkSize: 300,
+      logger: memoryLogger(),
+    });
     const asset = getAsset(manifest, "/big.bin")!;
     const keys = partKeys(asset.key, asset.size, manifest.chunk);
     expect(keys).toHaveLength(4);
@@ -87,7 +118,12 @@ describe("syncAssets to local KV", () => {
       { "index.html": "x" },
       { kv_namespaces: [{ binding: "SITE", id: "prod-id", preview_id: "preview-id" }] },
     );
-    await syncAssets({ dir: project.dist, cwd: project.root, binding: "SITE", logger: memoryLogger() });
+    await syncAssets({
+      dir: project.dist,
+      cwd: project.root,
+      binding: "SITE",
+      logger: memoryLogger(),
+    });
     const kv = await readLocalKv(project, "SITE");
     expect(kv.size).toBeGreaterThan(0);
   });
@@ -96,14 +132,19 @@ describe("syncAssets to local KV", () => {
 describe("syncAssets refuses bad input before publishing anything", () => {
   it("names the missing wrangler configuration", async () => {
     const project = await makeProject({ "index.html": "x" });
-    await expect(syncAssets({ dir: project.dist, cwd: project.dist, logger: memoryLogger() })).rejects.toThrow(
-      /\[kv-assets\] no wrangler configuration in .*dist; create wrangler.jsonc/,
-    );
+    await expect(
+      syncAssets({ dir: project.dist, cwd: project.dist, logger: memoryLogger() }),
+    ).rejects.toThrow(/\[kv-assets\] no wrangler configuration in .*dist; create wrangler.jsonc/);
   });
 
   it("names the missing binding and the ones that exist", async () => {
-    const project = await makeProject({ "index.html": "x" }, { kv_namespaces: [{ binding: "OTHER" }] });
-    await expect(syncAssets({ dir: project.dist, cwd: project.root, logger: memoryLogger() })).rejects.toThrow(
+    const project = await makeProject(
+      { "index.html": "x" },
+      { kv_namespaces: [{ binding: "OTHER" }] },
+    );
+    await expect(
+      syncAssets({ dir: project.dist, cwd: project.root, logger: memoryLogger() }),
+    ).rejects.toThrow(
       /binding "ASSETS" not found in .*wrangler.jsonc \(KV bindings there: OTHER\); add \{ "binding": "ASSETS" \} under kv_namespaces/,
     );
   });
@@ -111,7 +152,12 @@ describe("syncAssets refuses bad input before publishing anything", () => {
   it("refuses a file over maxFileSize without writing a manifest", async () => {
     const project = await makeProject({ "small.txt": "x", "huge.bin": new Uint8Array(2048) });
     await expect(
-      syncAssets({ dir: project.dist, cwd: project.root, maxFileSize: 1024, logger: memoryLogger() }),
+      syncAssets({
+        dir: project.dist,
+        cwd: project.root,
+        maxFileSize: 1024,
+        logger: memoryLogger(),
+      }),
     ).rejects.toThrow(/\/huge.bin is 2048 bytes, over the 1024-byte limit/);
     const kv = await readLocalKv(project);
     expect(kv.has(latestManifestKey(""))).toBe(false);
@@ -120,27 +166,43 @@ describe("syncAssets refuses bad input before publishing anything", () => {
   it("refuses a prefix that would make keys longer than KV's 512 bytes", async () => {
     const project = await makeProject({ "index.html": "x" });
     await expect(
-      syncAssets({ dir: project.dist, cwd: project.root, prefix: "p".repeat(500), logger: memoryLogger() }),
+      syncAssets({
+        dir: project.dist,
+        cwd: project.root,
+        prefix: "p".repeat(500),
+        logger: memoryLogger(),
+      }),
     ).rejects.toThrow(/KV keys are limited to 512 bytes/);
   });
 
   it.each(["../other", "a/b", "", "x".repeat(65)])("refuses the project id %j", async (project) => {
-    await expect(syncAssets({ files: {}, project, logger: memoryLogger() })).rejects.toThrow(/project id .* is not valid/);
+    await expect(syncAssets({ files: {}, project, logger: memoryLogger() })).rejects.toThrow(
+      /project id .* is not valid/,
+    );
   });
 
-  it.each(["index.html", "/a/../b", "/a//b", "/dir/"])("refuses the in-memory path %j", async (path) => {
-    const project = await makeProject({});
-    await expect(
-      syncAssets({ files: { [path]: "x" }, cwd: project.root, logger: memoryLogger() }),
-    ).rejects.toThrow(/is not a clean absolute path/);
-  });
+  it.each(["index.html", "/a/../b", "/a//b", "/dir/"])(
+    "refuses the in-memory path %j",
+    async (path) => {
+      const project = await makeProject({});
+      await expect(
+        syncAssets({ files: { [path]: "x" }, cwd: project.root, logger: memoryLogger() }),
+      ).rejects.toThrow(/is not a clean absolute path/);
+    },
+  );
 
   it("warns that it skipped secrets, naming them", async () => {
-    const project = await makeProject({ "index.html": "x", ".dev.vars": "TOKEN=1", "wrangler.json": "{}" });
+    const project = await makeProject({
+      "index.html": "x",
+      ".dev.vars": "TOKEN=1",
+      "wrangler.json": "{}",
+    });
     const logger = memoryLogger();
     const { manifest } = await syncAssets({ dir: project.dist, cwd: project.root, logger });
     expect(Object.keys(manifest.files)).toEqual(["/index.html"]);
-    expect(logger.lines[0]).toBe("[kv-assets] never uploading secrets or deploy config: /.dev.vars, /wrangler.json");
+    expect(logger.lines[0]).toBe(
+      "[kv-assets] never uploading secrets or deploy config: /.dev.vars, /wrangler.json",
+    );
   });
 });
 

@@ -10,8 +10,13 @@ let project: Project;
 beforeEach(async () => {
   api = await startKvApiEmulator();
   project = await makeProject(
-    Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`page-${i}.html`, `<h1>page ${i}</h1>`])),
-    { account_id: "0123456789abcdef0123456789abcdef", kv_namespaces: [{ binding: "ASSETS", id: "fedcba9876543210fedcba9876543210" }] },
+    Object.fromEntries(
+      Array.from({ length: 30 }, (_, i) => [`page-${i}.html`, `<h1>page ${i}</h1>`]),
+    ),
+    {
+      account_id: "0123456789abcdef0123456789abcdef",
+      kv_namespaces: [{ binding: "ASSETS", id: "fedcba9876543210fedcba9876543210" }],
+    },
   );
 });
 
@@ -24,14 +29,22 @@ function remote({ remoteOptions, ...extra }: Partial<SyncOptions> = {}): SyncOpt
     dir: project.dist,
     cwd: project.root,
     remote: true,
-    remoteOptions: { apiToken: api.token, baseURL: api.baseURL, retryDelay: 10, timeout: 2000, ...remoteOptions },
+    remoteOptions: {
+      apiToken: api.token,
+      baseURL: api.baseURL,
+      retryDelay: 10,
+      timeout: 2000,
+      ...remoteOptions,
+    },
     logger: memoryLogger(),
     ...extra,
   };
 }
 
 function bulkWrites(): number {
-  return api.requests.filter((r) => r.method === "PUT" && r.path.endsWith("/bulk") && r.status === 200).length;
+  return api.requests.filter(
+    (r) => r.method === "PUT" && r.path.endsWith("/bulk") && r.status === 200,
+  ).length;
 }
 
 function assertComplete(manifestKeysSet: Set<string>): void {
@@ -45,7 +58,9 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
     expect(api.store.has("manifest")).toBe(true);
     expect([...api.store.keys()].filter((k) => k.startsWith("manifests/"))).toHaveLength(1);
     expect(bulkWrites()).toBe(3);
-    expect(api.store.get(Object.values(manifest.files)[0]![0])?.metadata).toMatchObject({ t: expect.any(Number) });
+    expect(api.store.get(Object.values(manifest.files)[0]![0])?.metadata).toMatchObject({
+      t: expect.any(Number),
+    });
   });
 
   it("makes a constant number of requests when nothing changed, however many files there are", async () => {
@@ -63,7 +78,9 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
   });
 
   it("splits more than 10,000 keys into bulk requests within the API's limit", async () => {
-    const files = Object.fromEntries(Array.from({ length: 10_050 }, (_, i) => [`/f/${i}.txt`, `file ${i}`]));
+    const files = Object.fromEntries(
+      Array.from({ length: 10_050 }, (_, i) => [`/f/${i}.txt`, `file ${i}`]),
+    );
     const { manifest } = await syncAssets(remote({ dir: undefined, files }));
     assertComplete(manifestKeys(manifest));
     const writes = api.requests.filter((r) => r.method === "PUT" && r.path.endsWith("/bulk"));
@@ -71,7 +88,9 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
   });
 
   it("pages through a key list with cursors", async () => {
-    const files = Object.fromEntries(Array.from({ length: 2500 }, (_, i) => [`/f/${i}.txt`, `file ${i}`]));
+    const files = Object.fromEntries(
+      Array.from({ length: 2500 }, (_, i) => [`/f/${i}.txt`, `file ${i}`]),
+    );
     await syncAssets(remote({ dir: undefined, files }));
     const result = await pruneAssets({ ...remote(), dryRun: true });
     expect(result.deleted).toEqual([]);
@@ -123,7 +142,9 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
   });
 
   it("never shows the API token in an error", async () => {
-    const options = remote({ remoteOptions: { apiToken: "wrong-token-abcdef123456", maxRetries: 0 } as never });
+    const options = remote({
+      remoteOptions: { apiToken: "wrong-token-abcdef123456", maxRetries: 0 } as never,
+    });
     const error = (await syncAssets(options).catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(
       /401 Authentication error \(code 10000\); check that CLOUDFLARE_API_TOKEN is valid and has Workers KV Storage: Edit/,
@@ -136,7 +157,9 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
     const saved = process.env.CLOUDFLARE_API_TOKEN;
     delete process.env.CLOUDFLARE_API_TOKEN;
     try {
-      await expect(syncAssets({ dir: project.dist, cwd: project.root, remote: true, logger: memoryLogger() })).rejects.toThrow(
+      await expect(
+        syncAssets({ dir: project.dist, cwd: project.root, remote: true, logger: memoryLogger() }),
+      ).rejects.toThrow(
         "[kv-assets] remote sync needs an API token: set CLOUDFLARE_API_TOKEN to a token with Workers KV Storage: Edit",
       );
     } finally {
@@ -199,6 +222,8 @@ describe("pruneAssets on remote KV", () => {
   });
 
   it("refuses keep 0", async () => {
-    await expect(pruneAssets({ ...remote(), keep: 0 })).rejects.toThrow(/keep must be a whole number of at least 1/);
+    await expect(pruneAssets({ ...remote(), keep: 0 })).rejects.toThrow(
+      /keep must be a whole number of at least 1/,
+    );
   });
 });

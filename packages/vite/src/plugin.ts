@@ -6,22 +6,21 @@ import { syncAssets, type SyncOptions } from "@kv-assets/sync";
 import type { Plugin, ResolvedConfig, ViteBuilder } from "vite";
 
 /** Options of {@link kvAssets}. */
-export interface KvAssetsOptions
-  extends Pick<
-    SyncOptions,
-    | "binding"
-    | "config"
-    | "environment"
-    | "remote"
-    | "remoteOptions"
-    | "prefix"
-    | "project"
-    | "exclude"
-    | "includeSourceMaps"
-    | "precompress"
-    | "persistTo"
-    | "keep"
-  > {
+export interface KvAssetsOptions extends Pick<
+  SyncOptions,
+  | "binding"
+  | "config"
+  | "environment"
+  | "remote"
+  | "remoteOptions"
+  | "prefix"
+  | "project"
+  | "exclude"
+  | "includeSourceMaps"
+  | "precompress"
+  | "persistTo"
+  | "keep"
+> {
   /**
    * Worker entry to build into `dist/worker/index.js` with the manifest compiled in. Leave it out
    * when `@cloudflare/vite-plugin` builds the Worker.
@@ -52,7 +51,10 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
 
   async function publish(clientDir: string): Promise<void> {
     const assetsDir = config.build.assetsDir.replace(/^\/+|\/+$/g, "");
-    const logger = { info: (m: string) => config.logger.info(m), warn: (m: string) => config.logger.warn(m) };
+    const logger = {
+      info: (m: string) => config.logger.info(m),
+      warn: (m: string) => config.logger.warn(m),
+    };
     const result = await syncAssets({
       ...options,
       dir: clientDir,
@@ -115,7 +117,7 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
       withCloudflare = resolved.plugins.some(isCloudflarePlugin);
       if (resolved.command === "build" && !withCloudflare && !options.worker) {
         resolved.logger.warn(
-          "[kv-assets] no worker entry: pass kvAssets({ worker: \"src/worker.ts\" }) or add @cloudflare/vite-plugin; only the client is synced",
+          '[kv-assets] no worker entry: pass kvAssets({ worker: "src/worker.ts" }) or add @cloudflare/vite-plugin; only the client is synced',
         );
       }
     },
@@ -126,7 +128,8 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
 
     load(id) {
       if (id !== RESOLVED_ID) return undefined;
-      if (manifest) return `export default JSON.parse(${JSON.stringify(JSON.stringify(manifest))});`;
+      if (manifest)
+        return `export default JSON.parse(${JSON.stringify(JSON.stringify(manifest))});`;
       if (config.command === "build") {
         // The Worker is built before the client (as @cloudflare/vite-plugin does): leave a marker
         // that is replaced with the manifest once the client is synced.
@@ -139,7 +142,8 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
     writeBundle(outputOptions, bundle) {
       if (this.environment.name === "client") {
         for (const fileName of Object.keys(bundle)) bundled.add(`/${fileName}`);
-        if (!withCloudflare) return publish(outputOptions.dir ?? resolve(config.root, config.build.outDir));
+        if (!withCloudflare)
+          return publish(outputOptions.dir ?? resolve(config.root, config.build.outDir));
         return undefined;
       }
       for (const output of Object.values(bundle)) {
@@ -168,11 +172,16 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
         const literal = JSON.stringify(JSON.stringify(manifest));
         for (const file of placeholders) {
           const code = await readFile(file, "utf8");
-          await writeFile(file, code.replace(new RegExp(`(["'\`])${PLACEHOLDER}\\1`, "g"), literal));
+          await writeFile(
+            file,
+            code.replace(new RegExp(`(["'\`])${PLACEHOLDER}\\1`, "g"), literal),
+          );
         }
         for (const environment of Object.values(builder.environments)) {
           if (environment.name !== "client" && environment.config.consumer === "server") {
-            await dropAssetsField(resolve(config.root, environment.config.build.outDir, "wrangler.json"));
+            await dropAssetsField(
+              resolve(config.root, environment.config.build.outDir, "wrangler.json"),
+            );
           }
         }
       },

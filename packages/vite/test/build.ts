@@ -12,13 +12,17 @@ const viteBin = join(require.resolve("vite/package.json"), "..", "bin", "vite.js
 export const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
 
 /** Runs `vite build` in a fixture folder, as a user would, and returns its output and exit code. */
-export function viteBuild(root: string, args: string[] = []): Promise<{ code: number; output: string }> {
+export function viteBuild(
+  root: string,
+  args: string[] = [],
+): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [viteBin, "build", ...args],
       { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" } },
-      (error, stdout, stderr) => resolve({ code: error ? ((error.code as number) ?? 1) : 0, output: stdout + stderr }),
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error.code as number) ?? 1) : 0, output: stdout + stderr }),
     );
   });
 }

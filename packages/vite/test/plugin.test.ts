@@ -16,7 +16,10 @@ async function historyCount(root: string, namespaceId: string): Promise<number> 
 }
 
 async function latestManifest(root: string, namespaceId: string): Promise<AssetManifest> {
-  await writeFile(join(root, "dist", "worker-probe.js"), "export default { fetch() { return new Response(null); } };");
+  await writeFile(
+    join(root, "dist", "worker-probe.js"),
+    "export default { fetch() { return new Response(null); } };",
+  );
   const mf = runWorker(root, "dist/worker-probe.js", namespaceId);
   try {
     const kv = await mf.getKVNamespace("ASSETS");
@@ -27,8 +30,18 @@ async function latestManifest(root: string, namespaceId: string): Promise<AssetM
 }
 
 describe.each([
-  { setup: "standalone (worker option)", dir: "standalone", script: "dist/worker/index.js", ns: "00000000000000000000000000000001" },
-  { setup: "with @cloudflare/vite-plugin", dir: "cloudflare", script: "dist/fixture_cloudflare/index.js", ns: "00000000000000000000000000000002" },
+  {
+    setup: "standalone (worker option)",
+    dir: "standalone",
+    script: "dist/worker/index.js",
+    ns: "00000000000000000000000000000001",
+  },
+  {
+    setup: "with @cloudflare/vite-plugin",
+    dir: "cloudflare",
+    script: "dist/fixture_cloudflare/index.js",
+    ns: "00000000000000000000000000000002",
+  },
 ])("vite build $setup", ({ dir, script, ns }) => {
   const root = join(fixtures, dir);
   let first: AssetManifest;
@@ -51,13 +64,18 @@ describe.each([
     expect(paths).toContain("/index.html");
     expect(paths).toContain("/robots.txt");
     expect(paths.some((p) => /^\/assets\/(index|main)-[\w-]{8}\.js$/.test(p))).toBe(true);
-    expect(paths.some((p) => p.endsWith(".assetsignore") || p.endsWith("wrangler.json"))).toBe(false);
+    expect(paths.some((p) => p.endsWith(".assetsignore") || p.endsWith("wrangler.json"))).toBe(
+      false,
+    );
   });
 
-  it.runIf(dir === "standalone")("builds a multi-page site's pages into KV and only the Worker entry into the Worker", async () => {
-    expect(Object.keys(first.files)).toContain("/about/index.html");
-    expect(await readdir(join(root, "dist", "worker"))).toEqual(["index.js"]);
-  });
+  it.runIf(dir === "standalone")(
+    "builds a multi-page site's pages into KV and only the Worker entry into the Worker",
+    async () => {
+      expect(Object.keys(first.files)).toContain("/about/index.html");
+      expect(await readdir(join(root, "dist", "worker"))).toEqual(["index.js"]);
+    },
+  );
 
   it("compiles the same manifest into the Worker bundle", async () => {
     const code = await readFile(join(root, script), "utf8");
@@ -65,7 +83,9 @@ describe.each([
     // The bundler may re-quote the string literal; decode it rather than compare text.
     const literal = /JSON\.parse\((["'])((?:\\.|(?!\1).)*)\1\)/s.exec(code);
     expect(literal).not.toBeNull();
-    const compiled: unknown = JSON.parse(new Function(`return ${literal![1]}${literal![2]}${literal![1]};`)() as string);
+    const compiled: unknown = JSON.parse(
+      new Function(`return ${literal![1]}${literal![2]}${literal![1]};`)() as string,
+    );
     expect(compiled).toEqual(first);
   });
 
@@ -102,9 +122,16 @@ describe.each([
 
 describe("vite build with @cloudflare/vite-plugin", () => {
   it("leaves the platform's asset binding out of the deploy config so KV serves the site", async () => {
-    const config = JSON.parse(await readFile(join(fixtures, "cloudflare", "dist", "fixture_cloudflare", "wrangler.json"), "utf8"));
+    const config = JSON.parse(
+      await readFile(
+        join(fixtures, "cloudflare", "dist", "fixture_cloudflare", "wrangler.json"),
+        "utf8",
+      ),
+    );
     expect(config.assets).toBeUndefined();
-    expect(config.kv_namespaces).toEqual([{ binding: "ASSETS", id: "00000000000000000000000000000002" }]);
+    expect(config.kv_namespaces).toEqual([
+      { binding: "ASSETS", id: "00000000000000000000000000000002" },
+    ]);
   });
 });
 
@@ -132,7 +159,11 @@ describe("vite build failures", () => {
 
 describe("vite dev", () => {
   it("provides virtual:kv-manifest (empty) and serves the client itself", async () => {
-    const server = await createServer({ root: join(fixtures, "standalone"), logLevel: "silent", server: { port: 0 } });
+    const server = await createServer({
+      root: join(fixtures, "standalone"),
+      logLevel: "silent",
+      server: { port: 0 },
+    });
     try {
       await server.listen();
       const base = server.resolvedUrls!.local[0]!;
