@@ -4,6 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { KvAssetsError, describeError } from "./errors.js";
+import { terminalProgress } from "./progress.js";
 import { pruneAssets } from "./prune.js";
 import { syncAssets } from "./sync.js";
 
@@ -120,11 +121,13 @@ async function sync(args: string[], io: CliIo): Promise<number> {
     );
     return 1;
   }
+  const progress = terminalProgress();
   const logger = {
-    info: (m: string) => io.stdout(`${m}\n`),
-    warn: (m: string) => io.stderr(`${m}\n`),
+    info: (m: string) => (progress.end(), io.stdout(`${m}\n`)),
+    warn: (m: string) => (progress.end(), io.stderr(`${m}\n`)),
   };
   const { manifest } = await syncAssets({
+    onProgress: progress.onProgress,
     dir: resolve(positionals[0] as string),
     binding: values.binding,
     config: values.config,

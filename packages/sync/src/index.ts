@@ -25,5 +25,6 @@ export type { SyncedFile } from "./manifest.js";
 export { hashBytes } from "./hash.js";
 export { contentTypeOf, isCompressible } from "./content-type.js";
 export { precompress } from "./precompress.js";
+export { terminalProgress } from "./progress.js";
 export { KvAssetsError } from "./errors.js";
 export { runCli } from "./cli.js";

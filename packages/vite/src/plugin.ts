@@ -2,7 +2,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { AssetManifest } from "@kv-assets/runtime";
-import { syncAssets, type SyncOptions } from "@kv-assets/sync";
+import { syncAssets, terminalProgress, type SyncOptions } from "@kv-assets/sync";
 import type { Plugin, ResolvedConfig, ViteBuilder } from "vite";
 
 /** Options of {@link kvAssets}. */
@@ -51,12 +51,14 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
 
   async function publish(clientDir: string): Promise<void> {
     const assetsDir = config.build.assetsDir.replace(/^\/+|\/+$/g, "");
+    const progress = terminalProgress(process.stdout);
     const logger = {
-      info: (m: string) => config.logger.info(m),
-      warn: (m: string) => config.logger.warn(m),
+      info: (m: string) => (progress.end(), config.logger.info(m)),
+      warn: (m: string) => (progress.end(), config.logger.warn(m)),
     };
     const result = await syncAssets({
       ...options,
+      onProgress: progress.onProgress,
       dir: clientDir,
       cwd: config.root,
       logger,
