@@ -158,6 +158,24 @@ describe("vite build failures", () => {
 });
 
 describe("vite dev", () => {
+  it("with @cloudflare/vite-plugin runs the Worker with an empty manifest while Vite serves the client", async () => {
+    process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
+    const server = await createServer({ root: join(fixtures, "cloudflare"), logLevel: "silent", server: { port: 0 } });
+    try {
+      await server.listen();
+      const base = server.resolvedUrls!.local[0]!;
+      expect(await (await fetch(base)).text()).toMatch(/<h1 id="title">/);
+      expect(await (await fetch(`${base}robots.txt`)).text()).toBe("User-agent: *\n");
+      expect(await (await fetch(`${base}src/main.ts`)).text()).toMatch(/script ran/);
+      expect(await (await fetch(`${base}api/hello`)).json()).toEqual({ hello: "fixture" });
+      const missing = await fetch(`${base}missing`);
+      expect(missing.status).toBe(404);
+      await missing.text();
+    } finally {
+      await server.close();
+    }
+  });
+
   it("provides virtual:kv-manifest (empty) and serves the client itself", async () => {
     const server = await createServer({
       root: join(fixtures, "standalone"),
