@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { KvAssetsError, describeError } from "./errors.js";
 import { terminalProgress } from "./progress.js";
 import { pruneAssets } from "./prune.js";
-import { syncAssets } from "./sync.js";
+import { syncAssets, type SyncOptions } from "./sync.js";
 
 const HELP = `kv-assets: serve a site's files from Workers KV
 
@@ -129,13 +129,7 @@ async function sync(args: string[], io: CliIo): Promise<number> {
   const { manifest } = await syncAssets({
     onProgress: progress.onProgress,
     dir: resolve(positionals[0] as string),
-    binding: values.binding,
-    config: values.config,
-    environment: values.env,
-    remote: values.remote,
-    prefix: values.prefix,
-    project: values.project,
-    persistTo: values["persist-to"],
+    ...connection(values),
     exclude: values.exclude,
     includeSourceMaps: values["source-maps"],
     precompress: values["no-precompress"] ? false : undefined,
@@ -180,13 +174,7 @@ async function prune(args: string[], io: CliIo): Promise<number> {
     warn: (m: string) => io.stderr(`${m}\n`),
   };
   const result = await pruneAssets({
-    binding: values.binding,
-    config: values.config,
-    environment: values.env,
-    remote: values.remote,
-    prefix: values.prefix,
-    project: values.project,
-    persistTo: values["persist-to"],
+    ...connection(values),
     keep,
     graceSeconds,
     dryRun: values["dry-run"],
@@ -203,6 +191,30 @@ function parse<T>(run: () => T): T {
   } catch (error) {
     throw new KvAssetsError(`${describeError(error)} (see --help)`);
   }
+}
+
+// The flags both commands share: where to connect and under which prefix.
+function connection(values: {
+  binding?: string;
+  config?: string;
+  env?: string;
+  remote?: boolean;
+  prefix?: string;
+  project?: string;
+  "persist-to"?: string;
+}): Pick<
+  SyncOptions,
+  "binding" | "config" | "environment" | "remote" | "prefix" | "project" | "persistTo"
+> {
+  return {
+    binding: values.binding,
+    config: values.config,
+    environment: values.env,
+    remote: values.remote,
+    prefix: values.prefix,
+    project: values.project,
+    persistTo: values["persist-to"],
+  };
 }
 
 function wholeNumber(flag: string, value: string): number {
