@@ -275,7 +275,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     };
     logger.info(
       `[kv-assets] ${stats.files} files, ${newFiles} new (${formatBytes(uploadedBytes)} in ${contentKeys} keys), ` +
-        `${stats.files - newFiles} unchanged; manifest published to ${target.description} in ${stats.durationMs} ms`,
+        `${stats.files - newFiles} unchanged, ${stats.skipped.length} left out; manifest published to ${target.description} in ${stats.durationMs} ms`,
     );
     return { manifest, stats };
   } finally {

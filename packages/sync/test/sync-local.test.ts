@@ -200,6 +200,9 @@ describe("syncAssets refuses bad input before publishing anything", () => {
     const logger = memoryLogger();
     const { manifest } = await syncAssets({ dir: project.dist, cwd: project.root, logger });
     expect(Object.keys(manifest.files)).toEqual(["/index.html"]);
+    expect(logger.lines.at(-1)).toMatch(
+      /1 files, 1 new .*, 0 unchanged, 2 left out; manifest published/,
+    );
     expect(logger.lines[0]).toBe(
       "[kv-assets] never uploading secrets or deploy config: /.dev.vars, /wrangler.json",
     );
