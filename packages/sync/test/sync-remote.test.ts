@@ -201,6 +201,15 @@ describe("pruneAssets on remote KV", () => {
     assertComplete(v2);
   });
 
+  it("uploads again content of an older deploy that prune deleted, when a later deploy brings it back", async () => {
+    const v1 = await deploy(1);
+    await deploy(2);
+    await pruneAssets({ ...remote(), keep: 1, graceSeconds: -10 });
+    const v3 = await deploy(1);
+    expect(v3).toEqual(v1);
+    assertComplete(v3);
+  });
+
   it("lists without deleting in a dry run", async () => {
     await deploy(1);
     await deploy(2);
