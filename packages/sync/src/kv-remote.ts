@@ -64,6 +64,22 @@ export async function openRemoteKv(options: RemoteKvOptions): Promise<KvTarget> 
   });
   const where = `KV namespace ${namespaceId}`;
 
+  // Bulk requests succeed as a whole but may refuse some keys: send those again, with backoff.
+  async function untilAccepted<T>(
+    items: T[],
+    keyOf: (item: T) => string,
+    send: (pending: T[]) => Promise<string[]>,
+    refusedMessage: (pending: T[]) => string,
+  ): Promise<void> {
+    let pending = items;
+    for (let round = 0; pending.length > 0; round++) {
+      if (round > unsuccessfulRetries) fail(refusedMessage(pending));
+      if (round > 0) await sleep(retryDelay * 2 ** (round - 1));
+      const refused = new Set(await send(pending));
+      pending = pending.filter((item) => refused.has(keyOf(item)));
+    }
+  }
+
   return {
     remote: true,
     description: `remote ${where}`,
@@ -101,54 +117,52 @@ export async function openRemoteKv(options: RemoteKvOptions): Promise<KvTarget> 
       }
     },
     async putMany(entries) {
-      await eachLimited(batches(entries), concurrency, async (batch) => {
-        let pending = batch;
-        for (let round = 0; pending.length > 0; round++) {
-          if (round > unsuccessfulRetries) {
-            fail(
-              `${pending.length} keys were still refused by ${where} after ${unsuccessfulRetries} retries (first: "${pending[0]?.key}"); nothing was published, re-run to resume`,
-            );
-          }
-          if (round > 0) await sleep(retryDelay * 2 ** (round - 1));
-          const body = pending.map(toBulkPair);
-          const result = await client.kv.namespaces
-            .bulkUpdate(namespaceId, { account_id: accountId, body })
-            .catch((error: unknown) =>
-              fail(
-                `uploading ${body.length} keys to ${where} failed after retries: ${describeError(error)}; nothing was published, re-run to resume`,
-                error,
-              ),
-            );
-          onRequest({
-            method: "bulk-put",
-            keys: body.length,
-            bytes: body.reduce((n, p) => n + p.value.length, 0),
-          });
-          const refused = new Set(result?.unsuccessful_keys ?? []);
-          pending = pending.filter((entry) => refused.has(entry.key));
-        }
-      });
+      await eachLimited(batches(entries), concurrency, (batch) =>
+        untilAccepted(
+          batch,
+          (entry) => entry.key,
+          async (pending) => {
+            const body = pending.map(toBulkPair);
+            const result = await client.kv.namespaces
+              .bulkUpdate(namespaceId, { account_id: accountId, body })
+              .catch((error: unknown) =>
+                fail(
+                  `uploading ${body.length} keys to ${where} failed after retries: ${describeError(error)}; nothing was published, re-run to resume`,
+                  error,
+                ),
+              );
+            onRequest({
+              method: "bulk-put",
+              keys: body.length,
+              bytes: body.reduce((n, p) => n + p.value.length, 0),
+            });
+            return result?.unsuccessful_keys ?? [];
+          },
+          (pending) =>
+            `${pending.length} keys were still refused by ${where} after ${unsuccessfulRetries} retries (first: "${pending[0]?.key}"); nothing was published, re-run to resume`,
+        ),
+      );
     },
     async deleteMany(keys) {
       const groups: string[][] = [];
       for (let i = 0; i < keys.length; i += BULK_MAX_KEYS)
         groups.push(keys.slice(i, i + BULK_MAX_KEYS));
-      await eachLimited(groups, concurrency, async (group) => {
-        let pending = group;
-        for (let round = 0; pending.length > 0; round++) {
-          if (round > unsuccessfulRetries)
-            fail(`${pending.length} keys could not be deleted from ${where}; re-run prune`);
-          if (round > 0) await sleep(retryDelay * 2 ** (round - 1));
-          const result = await client.kv.namespaces
-            .bulkDelete(namespaceId, { account_id: accountId, body: pending })
-            .catch((error: unknown) =>
-              fail(`deleting keys from ${where} failed: ${describeError(error)}`, error),
-            );
-          onRequest({ method: "bulk-delete", keys: pending.length, bytes: 0 });
-          const refused = new Set(result?.unsuccessful_keys ?? []);
-          pending = pending.filter((key) => refused.has(key));
-        }
-      });
+      await eachLimited(groups, concurrency, (group) =>
+        untilAccepted(
+          group,
+          (key) => key,
+          async (pending) => {
+            const result = await client.kv.namespaces
+              .bulkDelete(namespaceId, { account_id: accountId, body: pending })
+              .catch((error: unknown) =>
+                fail(`deleting keys from ${where} failed: ${describeError(error)}`, error),
+              );
+            onRequest({ method: "bulk-delete", keys: pending.length, bytes: 0 });
+            return result?.unsuccessful_keys ?? [];
+          },
+          (pending) => `${pending.length} keys could not be deleted from ${where}; re-run prune`,
+        ),
+      );
     },
     async close() {},
   };

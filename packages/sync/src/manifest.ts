@@ -3,6 +3,7 @@ import {
   FLAG_IMMUTABLE,
   MANIFEST_VERSION,
   partKeys,
+  validateManifest,
   type AssetManifest,
   type ContentEncoding,
   type ManifestEntry,
@@ -39,6 +40,14 @@ export function historyKey(prefix: string, created: number): string {
 /** Whether `key` (under `prefix`) names content: a hash, or a part of one. */
 export function isContentKey(prefix: string, key: string): boolean {
   return key.startsWith(prefix) && /^[0-9a-f]{16}(\.\d+)?$/.test(key.slice(prefix.length));
+}
+
+/** Parses a stored manifest record; throws an Error naming the problem when it is not valid JSON or not a manifest. */
+export function parseManifest(text: string): AssetManifest {
+  const value: unknown = JSON.parse(text);
+  const problem = validateManifest(value);
+  if (problem) throw new Error(problem);
+  return value as AssetManifest;
 }
 
 /** Turns synced files into a manifest. Tables are filled in first-seen order so output is stable. */

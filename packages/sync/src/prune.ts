@@ -1,7 +1,13 @@
 // pruneAssets: deletes content no recent deploy references, and the history records past `keep`.
-import { validateManifest, type AssetManifest } from "@kv-assets/runtime";
+import type { AssetManifest } from "@kv-assets/runtime";
 import { describeError, fail } from "./errors.js";
-import { historyPrefix, isContentKey, latestManifestKey, manifestKeys } from "./manifest.js";
+import {
+  historyPrefix,
+  isContentKey,
+  latestManifestKey,
+  manifestKeys,
+  parseManifest,
+} from "./manifest.js";
 import { openTarget, resolvePrefix, type SyncLogger, type SyncOptions } from "./sync.js";
 
 /** Options of {@link pruneAssets}; where to connect is given as for a sync. */
@@ -84,10 +90,7 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
       }
       let manifest: AssetManifest;
       try {
-        const value: unknown = JSON.parse(text);
-        const problem = validateManifest(value);
-        if (problem) throw new Error(problem);
-        manifest = value as AssetManifest;
+        manifest = parseManifest(text);
       } catch (error) {
         fail(
           `manifest record ${record.name} is not valid (${describeError(error)}); prune stopped without deleting anything`,

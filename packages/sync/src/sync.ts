@@ -1,12 +1,6 @@
 // syncAssets: scan, hash, upload what storage lacks, then publish the manifest, in that order.
 import { readFile } from "node:fs/promises";
-import {
-  KV_VALUE_LIMIT,
-  decodePath,
-  partKeys,
-  validateManifest,
-  type AssetManifest,
-} from "@kv-assets/runtime";
+import { KV_VALUE_LIMIT, decodePath, partKeys, type AssetManifest } from "@kv-assets/runtime";
 import { contentTypeOf, isCompressible } from "./content-type.js";
 import { describeError, fail } from "./errors.js";
 import { hashBytes } from "./hash.js";
@@ -20,6 +14,7 @@ import {
   historyPrefix,
   latestManifestKey,
   manifestKeys,
+  parseManifest,
   viteFingerprint,
   type SyncedFile,
 } from "./manifest.js";
@@ -186,8 +181,8 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     let newFiles = 0;
     let done = 0;
 
-    const enqueue = async (key: string, bytes: Uint8Array, size: number): Promise<void> => {
-      const keys = partKeys(key, size, chunk);
+    const enqueue = async (key: string, bytes: Uint8Array): Promise<void> => {
+      const keys = partKeys(key, bytes.byteLength, chunk);
       keys.forEach((partKey, i) => {
         if (present.has(partKey)) return;
         present.add(partKey);
@@ -220,7 +215,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       const key = prefix + hash;
       const isNew = !allPresent(present, key, bytes.byteLength, chunk);
       if (isNew) newFiles += 1;
-      await enqueue(key, bytes, bytes.byteLength);
+      await enqueue(key, bytes);
 
       let variants = carried?.variants ?? [];
       const variantsPresent = variants.every((v) =>
@@ -231,7 +226,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
         if (compress && bytes.byteLength >= compressMin && isCompressible(contentType)) {
           for (const variant of await precompress(bytes)) {
             const vhash = await hashBytes(variant.bytes);
-            await enqueue(prefix + vhash, variant.bytes, variant.bytes.byteLength);
+            await enqueue(prefix + vhash, variant.bytes);
             variants.push({
               encoding: variant.encoding,
               hash: vhash,
@@ -329,10 +324,7 @@ export async function readHistory(
     const text = await target.getText(name);
     if (text === null) continue;
     try {
-      const value: unknown = JSON.parse(text);
-      const problem = validateManifest(value);
-      if (problem) throw new Error(problem);
-      manifests.push(value as AssetManifest);
+      manifests.push(parseManifest(text));
     } catch (error) {
       logger.warn(`[kv-assets] ignoring manifest record ${name}: ${describeError(error)}`);
     }
