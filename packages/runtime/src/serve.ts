@@ -77,13 +77,13 @@ export function createAssetHandler(
   const cacheControl = options.cacheControl;
   const cacheTtl = options.cacheTtl ?? 31536000;
   const waitUntil = options.waitUntil;
-  const edgeCache =
-    (options.edgeCache ?? false) && waitUntil !== undefined && typeof caches !== "undefined";
-  if ((options.edgeCache ?? false) && waitUntil === undefined) {
+  const wantsEdgeCache = options.edgeCache ?? false;
+  if (wantsEdgeCache && waitUntil === undefined) {
     throw new Error(
       "[kv-assets] edgeCache needs waitUntil; pass { waitUntil: (p) => ctx.waitUntil(p) }",
     );
   }
+  const edgeCache = wantsEdgeCache && typeof caches !== "undefined";
   const has = (path: string): boolean => hasAsset(manifest, path);
 
   return async function handleAsset(request) {
