@@ -6,6 +6,10 @@ export {
   hasAsset,
   partKeys,
   validateManifest,
+  validateManifestIndex,
+  validateShard,
+  shardOf,
+  toAsset,
   MANIFEST_VERSION,
   KV_VALUE_LIMIT,
   FLAG_IMMUTABLE,
@@ -14,6 +18,9 @@ export type {
   AssetManifest,
   ManifestEntry,
   ManifestVariant,
+  ManifestIndex,
+  ManifestSource,
+  ShardedManifest,
   ContentEncoding,
   Asset,
   AssetVariant,
@@ -34,3 +41,5 @@ export type { PreconditionResult, Validators } from "./conditional.js";
 export { parseRange, ifRangeAllows, contentRange, MAX_RANGES } from "./range.js";
 export type { ByteRange, RangeResult } from "./range.js";
 export { negotiateEncoding, parseAcceptEncoding } from "./encoding.js";
+export { loadManifest, manifestPrefix } from "./load-manifest.js";
+export type { LoadManifestOptions, ManifestStorage } from "./load-manifest.js";

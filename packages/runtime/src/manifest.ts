@@ -26,7 +26,31 @@ export interface AssetManifest {
   files: Record<string, ManifestEntry>;
   /** When the sync that produced this manifest ran, in milliseconds since the epoch. */
   created?: number;
+  /**
+   * Content hashes of the shards the sync also stored these files in (see {@link ManifestIndex}),
+   * so prune keeps them; absent when the manifest was small enough to publish whole.
+   */
+  shards?: string[];
 }
+
+/**
+ * The form a large manifest is published in: the tables, and the files split into shards by
+ * {@link shardOf}. Each shard is a JSON object of path to entry stored under `prefix + hash`, so a
+ * Worker reads only the shards the requests it serves touch, never the whole file list.
+ */
+export interface ManifestIndex extends Omit<AssetManifest, "files" | "shards"> {
+  /** Content hash of each shard, in shard order. */
+  shards: string[];
+}
+
+/** A {@link ManifestIndex} that can read its shards, as `loadManifest` returns it. */
+export interface ShardedManifest extends ManifestIndex {
+  /** Reads shard `index` (cached after the first read). Rejects with a clear message when it cannot. */
+  readShard(index: number): Promise<Record<string, ManifestEntry>>;
+}
+
+/** What serveAsset serves from: a whole manifest (compiled in or loaded), or a sharded one. */
+export type ManifestSource = AssetManifest | ShardedManifest;
 
 /**
  * One file: `[hash, size, typeIndex, timeIndex, flags, variants?]`.
@@ -85,7 +109,15 @@ export function getAsset(manifest: AssetManifest, path: string): Asset | undefin
   // Own properties only: a path like `/__proto__` or `constructor` must not reach Object.prototype.
   if (!Object.hasOwn(manifest.files, path)) return undefined;
   const entry = manifest.files[path];
-  if (!entry) return undefined;
+  return entry ? toAsset(manifest, path, entry) : undefined;
+}
+
+/** The readable form of one entry, with keys under the manifest's prefix. */
+export function toAsset(
+  manifest: Omit<AssetManifest, "files">,
+  path: string,
+  entry: ManifestEntry,
+): Asset {
   const [hash, size, type, time, flags, variants] = entry;
   return {
     path,
@@ -102,6 +134,22 @@ export function getAsset(manifest: AssetManifest, path: string): Asset | undefin
       size: vsize,
     })),
   };
+}
+
+/**
+ * The shard (of `count`) that holds `path`: FNV-1a over the path's UTF-16 code units, after
+^ * dropping trailing `/index.html`, `.html`, `/index` and `/`. So `/a`, `/a/`, `/a.html` and
+ * `/a/index.html`, the paths html handling tries for one URL, all live in one shard. The sync
+ * engine and the runtime must agree on it, so it never changes within a manifest version.
+ */
+export function shardOf(path: string, count: number): number {
+  const page = path.replace(/(?:\/index\.html|\.html|\/index|\/)+$/, "");
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < page.length; i++) {
+    hash ^= page.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % count;
 }
 
 /** Whether the manifest has a file at `path`. */
@@ -122,6 +170,32 @@ export function partKeys(key: string, size: number, chunk: number): string[] {
  * Returns a description of the first problem, or `undefined` when it is valid.
  */
 export function validateManifest(value: unknown): string | undefined {
+  const problem = validateTables(value);
+  if (problem) return problem;
+  const m = value as Partial<AssetManifest>;
+  if (m.shards !== undefined && !isHashList(m.shards)) return "shards is not a list of hashes";
+  if (typeof m.files !== "object" || m.files === null) return "files is not an object";
+  return validateFiles(m.files, m.types as string[], m.times as number[]);
+}
+
+/** Like {@link validateManifest}, for the published form of a large manifest. */
+export function validateManifestIndex(value: unknown): string | undefined {
+  const problem = validateTables(value);
+  if (problem) return problem;
+  const m = value as Partial<ManifestIndex> & { files?: unknown };
+  if (m.files !== undefined) return "a manifest index has no files";
+  if (!isHashList(m.shards) || m.shards.length === 0) return "shards is not a list of hashes";
+  return undefined;
+}
+
+/** Checks the files of one shard against the tables of its index. */
+export function validateShard(value: unknown, index: ManifestIndex): string | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return "shard is not an object";
+  return validateFiles(value as Record<string, unknown>, index.types, index.times);
+}
+
+function validateTables(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return "not an object";
   const m = value as Partial<AssetManifest>;
   if (m.v !== MANIFEST_VERSION)
@@ -132,13 +206,24 @@ export function validateManifest(value: unknown): string | undefined {
     return "types is not a list of strings";
   if (!Array.isArray(m.times) || !m.times.every((t) => Number.isFinite(t)))
     return "times is not a list of numbers";
-  if (typeof m.files !== "object" || m.files === null) return "files is not an object";
-  for (const [path, entry] of Object.entries(m.files)) {
+  return undefined;
+}
+
+function validateFiles(
+  files: Record<string, unknown>,
+  types: string[],
+  times: number[],
+): string | undefined {
+  for (const [path, entry] of Object.entries(files)) {
     if (!path.startsWith("/")) return `path ${JSON.stringify(path)} does not start with "/"`;
-    if (!isEntry(entry, m.types.length, m.times.length))
+    if (!isEntry(entry, types.length, times.length))
       return `entry for ${JSON.stringify(path)} is malformed`;
   }
   return undefined;
+}
+
+function isHashList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((h) => typeof h === "string" && HASH.test(h));
 }
 
 const HASH = /^[0-9a-f]{1,64}$/;

@@ -1,12 +1,12 @@
 // serveAsset: answers a GET or HEAD for a file of the manifest, or resolves null so the app can route it.
 
-import { evaluatePreconditions, formatHttpDate, type Validators } from "./conditional.js";
+import { catalogOf } from "./catalog.js";
 import { withEdgeCache } from "./edge-cache.js";
 import { negotiateEncoding } from "./encoding.js";
 import { resolveHtml, type HtmlHandling } from "./html.js";
-import { getAsset, hasAsset, type Asset, type AssetManifest } from "./manifest.js";
+import type { Asset, ManifestSource } from "./manifest.js";
 import { decodePath, encodePath } from "./path.js";
-import { contentRange, ifRangeAllows, parseRange, type ByteRange } from "./range.js";
+import { respond, rangeHeaderOf, type Representation } from "./respond.js";
 import { openBody, type AssetStorage } from "./storage.js";
 
 /** What to do when no file matches the request. */
@@ -59,7 +59,7 @@ export type AssetHandler = (request: Request) => Promise<Response | null>;
  */
 export function serveAsset(
   request: Request,
-  manifest: AssetManifest,
+  manifest: ManifestSource,
   storage: AssetStorage,
   options: ServeAssetOptions = {},
 ): Promise<Response | null> {
@@ -68,7 +68,7 @@ export function serveAsset(
 
 /** Resolves options once and returns a handler for many requests. */
 export function createAssetHandler(
-  manifest: AssetManifest,
+  manifest: ManifestSource,
   storage: AssetStorage,
   options: ServeAssetOptions = {},
 ): AssetHandler {
@@ -84,7 +84,7 @@ export function createAssetHandler(
     );
   }
   const edgeCache = wantsEdgeCache && typeof caches !== "undefined";
-  const has = (path: string): boolean => hasAsset(manifest, path);
+  const catalog = catalogOf(manifest);
 
   return async function handleAsset(request) {
     try {
@@ -100,36 +100,43 @@ export function createAssetHandler(
     if (request.method !== "GET" && request.method !== "HEAD") return null;
     const url = new URL(request.url);
     const path = decodePath(url.pathname);
-    const found = path === null ? null : resolveHtml(path, htmlHandling, has);
-    if (found && "redirect" in found) {
+    // Resolve with what is known; a sharded manifest may first need the shards the lookups touch.
+    let route: Route | null;
+    for (;;) {
+      const missing = new Set<number>();
+      route = decide(request, path, (p) => catalog.has(p, missing));
+      if (missing.size === 0) break;
+      await catalog.load(missing);
+    }
+    if (route === null) return null;
+    if ("redirect" in route) {
       // A relative reference that always starts with exactly one `/`, so it stays on this origin.
       return new Response(null, {
         status: 307,
-        headers: { Location: encodePath(found.redirect) + url.search, "Cache-Control": "no-cache" },
+        headers: { Location: encodePath(route.redirect) + url.search, "Cache-Control": "no-cache" },
       });
     }
-    if (found) return send(request, getAsset(manifest, found.file) as Asset, 200, url);
+    return send(request, catalog.get(route.file), route.status, url);
+  }
 
+  function decide(
+    request: Request,
+    path: string | null,
+    has: (path: string) => boolean,
+  ): Route | null {
+    const found = path === null ? null : resolveHtml(path, htmlHandling, has);
+    if (found) return "redirect" in found ? found : { file: found.file, status: 200 };
     if (notFoundHandling === "404-page") {
-      const page = nearest404(path ?? "/");
-      if (page) return send(request, getAsset(manifest, page) as Asset, 404, url);
+      const page = nearest404(path ?? "/", has);
+      if (page) return { file: page, status: 404 };
     } else if (
       notFoundHandling === "single-page-application" &&
       isNavigation(request) &&
       has("/index.html")
     ) {
-      return send(request, getAsset(manifest, "/index.html") as Asset, 200, url);
+      return { file: "/index.html", status: 200 };
     }
     return null;
-  }
-
-  function nearest404(path: string): string | undefined {
-    let dir = path;
-    while (dir !== "") {
-      dir = dir.slice(0, dir.lastIndexOf("/"));
-      if (has(`${dir}/404.html`)) return `${dir}/404.html`;
-    }
-    return undefined;
   }
 
   async function send(
@@ -138,12 +145,9 @@ export function createAssetHandler(
     status: 200 | 404,
     url: URL,
   ): Promise<Response> {
-    const headers = new Headers({ "Content-Type": asset.contentType });
-    const rangeHeader =
-      status === 200 && request.method === "GET" ? request.headers.get("Range") : null;
     // Range requests get the identity body: byte offsets must refer to one fixed representation.
     const encoding =
-      rangeHeader === null
+      rangeHeaderOf(request, status, undefined) === null
         ? negotiateEncoding(
             clientAcceptEncoding(request),
             asset.variants.map((v) => v.encoding),
@@ -151,77 +155,58 @@ export function createAssetHandler(
         : null;
     const variant = asset.variants.find((v) => v.encoding === encoding);
     const selected = variant ?? { key: asset.key, etag: asset.etag, size: asset.size };
-    const validators: Validators = { etag: selected.etag, lastModified: asset.lastModified };
-
-    if (asset.variants.length > 0) headers.set("Vary", "Accept-Encoding");
-    if (status === 404) {
-      headers.set("Cache-Control", "no-cache");
-    } else {
-      headers.set("ETag", validators.etag);
-      headers.set("Last-Modified", formatHttpDate(asset.lastModified));
-      headers.set("Cache-Control", cacheControl?.(asset) ?? defaultCacheControl(asset));
-      headers.set("Accept-Ranges", "bytes");
-      const outcome = evaluatePreconditions(request.headers, validators);
-      if (outcome === "not-modified") {
-        headers.delete("Content-Type");
-        return new Response(null, { status: 304, headers });
-      }
-      if (outcome === "failed")
-        return new Response(null, { status: 412, headers: { "Cache-Control": "no-cache" } });
-    }
-
-    let range: ByteRange | null = null;
-    if (rangeHeader !== null && ifRangeAllows(request.headers.get("If-Range"), validators)) {
-      const ranges = parseRange(rangeHeader, asset.size);
-      if (ranges === "unsatisfiable") {
-        return new Response(null, {
-          status: 416,
-          headers: {
-            "Content-Range": `bytes */${asset.size}`,
-            "Accept-Ranges": "bytes",
-            "Content-Length": "0",
-          },
-        });
-      }
-      // Several disjoint ranges get the whole body (RFC 9110 §14.2 lets a server ignore Range).
-      if (ranges !== null && ranges.length === 1) range = ranges[0] as ByteRange;
-    }
-
-    const length = range ? range.end - range.start + 1 : selected.size;
-    headers.set("Content-Length", String(length));
-    if (range) headers.set("Content-Range", contentRange(range, asset.size));
-    if (variant) headers.set("Content-Encoding", variant.encoding);
-    const responseStatus = range ? 206 : status;
-    // Precompressed bodies are sent as they are: "manual" stops the runtime encoding them again.
-    const init: ResponseInit = {
-      status: responseStatus,
-      headers,
-      ...(variant ? { encodeBody: "manual" } : {}),
+    const representation: Representation = {
+      status,
+      contentType: asset.contentType,
+      validators: { etag: selected.etag, lastModified: asset.lastModified },
+      size: selected.size,
+      cacheControl: cacheControl?.(asset) ?? defaultCacheControl(asset),
+      encoding: variant?.encoding,
+      varyEncoding: asset.variants.length > 0,
     };
-    if (request.method === "HEAD") return new Response(null, init);
-
     const source =
-      edgeCache && range === null && waitUntil
+      edgeCache && waitUntil
         ? withEdgeCache(storage, caches.default, url.origin, waitUntil)
         : storage;
-    let body;
+    let response;
     try {
-      body = await openBody(source, selected.key, selected.size, manifest.chunk, range, cacheTtl);
+      response = await respond(request, representation, (range) =>
+        openBody(
+          range ? storage : source,
+          selected.key,
+          selected.size,
+          catalog.chunk,
+          range,
+          cacheTtl,
+        ),
+      );
     } catch (error) {
       console.error(
         `[kv-assets] storage failed reading "${selected.key}" for ${asset.path}: ${String(error)}`,
       );
       return unavailable();
     }
-    if ("missing" in body) {
+    if ("missing" in response) {
       console.error(
-        `[kv-assets] storage has no value for key "${body.missing}" (${asset.path}); the manifest is ahead of storage, re-run the sync`,
+        `[kv-assets] storage has no value for key "${response.missing}" (${asset.path}); the manifest is ahead of storage, re-run the sync`,
       );
       return unavailable();
     }
-    return new Response(body.stream, init);
+    return response;
   }
 }
+
+function nearest404(path: string, has: (path: string) => boolean): string | undefined {
+  let dir = path;
+  while (dir !== "") {
+    dir = dir.slice(0, dir.lastIndexOf("/"));
+    if (has(`${dir}/404.html`)) return `${dir}/404.html`;
+  }
+  return undefined;
+}
+
+/** Where a request leads: a file to send with a status, or a canonical URL to redirect to. */
+type Route = { file: string; status: 200 | 404 } | { redirect: string };
 
 /** Cache-Control for a file when no `cacheControl` option overrides it. */
 export function defaultCacheControl(asset: Asset): string {

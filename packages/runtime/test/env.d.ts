@@ -1,5 +1,6 @@
 declare module "cloudflare:test" {
   interface ProvidedEnv {
     ASSETS: KVNamespace;
+    LOADER: WorkerLoader;
   }
 }

@@ -1,10 +1,12 @@
 // Builds manifests in tests and puts their bodies into real KV, the way the sync engine would.
-import type {
-  AssetManifest,
-  AssetStorage,
-  ContentEncoding,
-  ManifestEntry,
-  ManifestVariant,
+import {
+  shardOf,
+  type AssetManifest,
+  type AssetStorage,
+  type ContentEncoding,
+  type ManifestEntry,
+  type ManifestStorage,
+  type ManifestVariant,
 } from "../src/index.js";
 
 export interface FixtureFile {
@@ -53,16 +55,45 @@ export async function seed(
   return manifest;
 }
 
+/**
+ * Publishes `manifest` under its prefix as the sync engine does: whole, or as an index of `shards`
+ * shards stored under their content hashes.
+ */
+export async function publish(
+  kv: KVNamespace,
+  manifest: AssetManifest,
+  { shards = 0 }: { shards?: number } = {},
+): Promise<string[]> {
+  if (shards === 0) {
+    await kv.put(`${manifest.prefix}manifest`, JSON.stringify(manifest));
+    return [];
+  }
+  const groups: Record<string, ManifestEntry>[] = Array.from({ length: shards }, () => ({}));
+  for (const [path, entry] of Object.entries(manifest.files)) {
+    (groups[shardOf(path, shards)] as Record<string, ManifestEntry>)[path] = entry;
+  }
+  const hashes: string[] = [];
+  for (const group of groups) {
+    const text = JSON.stringify(group);
+    const hash = await hashOf(toBytes(text));
+    await kv.put(manifest.prefix + hash, text);
+    hashes.push(hash);
+  }
+  const { files: _files, ...tables } = manifest;
+  await kv.put(`${manifest.prefix}manifest`, JSON.stringify({ ...tables, shards: hashes }));
+  return hashes;
+}
+
 /** Wraps storage so a test can count how many reads a request made. */
-export function counting(storage: AssetStorage): AssetStorage & { reads: string[] } {
+export function counting(kv: KVNamespace): AssetStorage & ManifestStorage & { reads: string[] } {
   const reads: string[] = [];
   return {
     reads,
-    get(key, options) {
+    get(key: string, options: { type: "stream" | "text"; cacheTtl?: number }) {
       reads.push(key);
-      return storage.get(key, options);
+      return kv.get(key, options as { type: "stream" }) as Promise<never>;
     },
-  };
+  } as AssetStorage & ManifestStorage & { reads: string[] };
 }
 
 export function toBytes(body: string | Uint8Array): Uint8Array {
@@ -75,8 +106,7 @@ async function put(
   bytes: Uint8Array,
   chunk: number,
 ): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  const hash = [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const hash = await hashOf(bytes);
   if (bytes.byteLength <= chunk) {
     await kv.put(prefix + hash, bytes);
   } else {
@@ -85,4 +115,9 @@ async function put(
     }
   }
   return hash;
+}
+
+async function hashOf(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

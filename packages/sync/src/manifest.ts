@@ -3,12 +3,16 @@ import {
   FLAG_IMMUTABLE,
   MANIFEST_VERSION,
   partKeys,
+  shardOf,
   validateManifest,
+  validateManifestIndex,
   type AssetManifest,
   type ContentEncoding,
   type ManifestEntry,
+  type ManifestIndex,
   type ManifestVariant,
 } from "@kv-assets/runtime";
+import { hashBytes } from "./hash.js";
 
 /** A file as the sync engine knows it once hashed. */
 export interface SyncedFile {
@@ -40,6 +44,35 @@ export function historyKey(prefix: string, created: number): string {
 /** Whether `key` (under `prefix`) names content: a hash, or a part of one. */
 export function isContentKey(prefix: string, key: string): boolean {
   return key.startsWith(prefix) && /^[0-9a-f]{16}(\.\d+)?$/.test(key.slice(prefix.length));
+}
+
+/** Splits a manifest's files into `count` shards by path, for publishing a large site. */
+export async function shardManifest(
+  manifest: AssetManifest,
+  count: number,
+): Promise<{ index: ManifestIndex; shards: { hash: string; text: string }[] }> {
+  const groups: Record<string, ManifestEntry>[] = Array.from({ length: count }, () => ({}));
+  for (const [path, entry] of Object.entries(manifest.files)) {
+    (groups[shardOf(path, count)] as Record<string, ManifestEntry>)[path] = entry;
+  }
+  const encoder = new TextEncoder();
+  const shards = await Promise.all(
+    groups.map(async (files) => {
+      const text = JSON.stringify(files);
+      return { hash: await hashBytes(encoder.encode(text)), text };
+    }),
+  );
+  const { files: _files, shards: _shards, ...tables } = manifest;
+  return { index: { ...tables, shards: shards.map((s) => s.hash) }, shards };
+}
+
+/** Parses the newest pointer: a whole manifest, or the index of a sharded one. */
+export function parseManifestRecord(text: string): AssetManifest | ManifestIndex {
+  const value: unknown = JSON.parse(text);
+  const sharded = typeof value === "object" && value !== null && !("files" in value);
+  const problem = sharded ? validateManifestIndex(value) : validateManifest(value);
+  if (problem) throw new Error(problem);
+  return value as AssetManifest | ManifestIndex;
 }
 
 /** Parses a stored manifest record; throws an Error naming the problem when it is not valid JSON or not a manifest. */
@@ -79,6 +112,7 @@ export function createManifest(
 /** Every storage key a manifest references: bodies, variants and their parts. */
 export function manifestKeys(manifest: AssetManifest): Set<string> {
   const keys = new Set<string>();
+  for (const hash of manifest.shards ?? []) keys.add(manifest.prefix + hash);
   for (const [hash, size, , , , variants] of Object.values(manifest.files)) {
     for (const key of partKeys(manifest.prefix + hash, size, manifest.chunk)) keys.add(key);
     for (const [, vhash, vsize] of variants ?? []) {

@@ -1,12 +1,13 @@
 // pruneAssets: deletes content no recent deploy references, and the history records past `keep`.
-import type { AssetManifest } from "@kv-assets/runtime";
+import type { AssetManifest, ManifestIndex } from "@kv-assets/runtime";
 import { describeError, fail } from "./errors.js";
 import {
+  historyKey,
   historyPrefix,
   isContentKey,
   latestManifestKey,
   manifestKeys,
-  parseManifest,
+  parseManifestRecord,
 } from "./manifest.js";
 import { openTarget, resolvePrefix, type SyncLogger, type SyncOptions } from "./sync.js";
 
@@ -55,6 +56,17 @@ export interface PruneResult {
   dryRun: boolean;
 }
 
+/** Parses a manifest record or a sharded pointer, or stops the prune naming the record. */
+function parseRecord(name: string, text: string): AssetManifest | ManifestIndex {
+  try {
+    return parseManifestRecord(text);
+  } catch (error) {
+    fail(
+      `manifest record ${name} is not valid (${describeError(error)}); prune stopped without deleting anything`,
+    );
+  }
+}
+
 /**
  * Deletes keys under the prefix that none of the newest `keep` manifests references. Run it after
  * a successful deploy. Refuses to run when a kept manifest cannot be read, since then it cannot
@@ -75,25 +87,34 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
     const kept = history.slice(-keep);
     const dropped = history.slice(0, -keep);
     const latest = await target.getText(latestManifestKey(prefix));
-    const records = [
-      ...kept.map((name) => ({ name, text: null as string | null })),
-      { name: latestManifestKey(prefix), text: latest },
-    ];
+    const records: { name: string; text: string | null }[] = kept.map((name) => ({
+      name,
+      text: null,
+    }));
     const referenced = new Set<string>();
+    if (latest !== null) {
+      // The newest pointer is read too: it may name a deploy whose history record is gone.
+      const pointer = parseRecord(latestManifestKey(prefix), latest);
+      if ("files" in pointer) {
+        records.push({ name: latestManifestKey(prefix), text: latest });
+      } else {
+        // A sharded pointer names its files through the history record of the same sync.
+        for (const hash of pointer.shards) referenced.add(pointer.prefix + hash);
+        const name = historyKey(prefix, pointer.created ?? 0);
+        if (!kept.includes(name)) records.push({ name, text: null });
+      }
+    }
     for (const record of records) {
       const text = record.text ?? (await target.getText(record.name));
       if (text === null) {
-        if (record.name === latestManifestKey(prefix)) continue;
         fail(
           `manifest record ${record.name} is listed but cannot be read; prune stopped without deleting anything, try again`,
         );
       }
-      let manifest: AssetManifest;
-      try {
-        manifest = parseManifest(text);
-      } catch (error) {
+      const manifest = parseRecord(record.name, text);
+      if (!("files" in manifest)) {
         fail(
-          `manifest record ${record.name} is not valid (${describeError(error)}); prune stopped without deleting anything`,
+          `manifest record ${record.name} is not a whole manifest; prune stopped without deleting anything`,
         );
       }
       for (const key of manifestKeys(manifest)) referenced.add(key);

@@ -15,6 +15,7 @@ import {
   latestManifestKey,
   manifestKeys,
   parseManifest,
+  shardManifest,
   viteFingerprint,
   type SyncedFile,
 } from "./manifest.js";
@@ -101,6 +102,12 @@ export interface SyncOptions extends ScanOptions {
    */
   keep?: number;
   /**
+   * Sites with more files than this also publish their manifest in shards of about this many
+   * files, so a Worker that loads it from KV (`loadManifest`) reads only the shards it needs.
+   * @default 1000
+   */
+  shardSize?: number;
+  /**
    * Bytes of new content held in memory before they are written; bounds memory, not the site size.
    * @default 33554432 (32 MiB)
    */
@@ -151,9 +158,12 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
   const maxFileSize = options.maxFileSize ?? 1024 * 1024 * 1024;
   const keep = options.keep ?? 3;
   const batchBytes = options.batchBytes ?? 32 * 1024 * 1024;
+  const shardSize = options.shardSize ?? 1000;
   const onProgress = options.onProgress ?? (() => {});
   if (!(chunk > 0 && chunk <= KV_VALUE_LIMIT))
     fail(`chunkSize must be between 1 and ${KV_VALUE_LIMIT} bytes`);
+  if (!(Number.isInteger(shardSize) && shardSize >= 1))
+    fail(`shardSize must be a whole number of at least 1 (got ${shardSize})`);
   if ((options.dir === undefined) === (options.files === undefined))
     fail("pass either dir (a folder) or files (in memory) to sync");
 
@@ -248,8 +258,24 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     });
     await flush();
 
-    // Only now is every body confirmed written: record the manifest, history first, newest pointer last.
+    // A large manifest is also published in shards, written like content before anything names them.
     const manifest = createManifest(synced, { prefix, chunk, created: started });
+    let pointer: string | undefined;
+    if (synced.length > shardSize) {
+      const sharded = await shardManifest(manifest, Math.ceil(synced.length / shardSize));
+      // Shards are read whole by the runtime, so they are never split into parts.
+      const shards = sharded.shards.filter((shard) => !present.has(prefix + shard.hash));
+      for (const shard of shards) present.add(prefix + shard.hash);
+      contentKeys += shards.length;
+      await flush();
+      await target.putMany(
+        shards.map((shard) => ({ key: prefix + shard.hash, value: shard.text, metadata })),
+      );
+      manifest.shards = sharded.index.shards;
+      pointer = JSON.stringify(sharded.index);
+    }
+
+    // Only now is every body confirmed written: record the manifest, history first, newest pointer last.
     const json = JSON.stringify(manifest);
     if (json.length > KV_VALUE_LIMIT) {
       fail(
@@ -257,7 +283,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       );
     }
     await target.putMany([{ key: historyKey(prefix, started), value: json }]);
-    await target.putMany([{ key: latestManifestKey(prefix), value: json }]);
+    await target.putMany([{ key: latestManifestKey(prefix), value: pointer ?? json }]);
 
     const stats = {
       files: synced.length,

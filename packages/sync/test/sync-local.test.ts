@@ -2,8 +2,15 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { getAsset, partKeys } from "@kv-assets/runtime";
-import { hashBytes, latestManifestKey, syncAssets } from "../src/index.js";
+import {
+  createAssetHandler,
+  getAsset,
+  loadManifest,
+  partKeys,
+  type AssetStorage,
+  type ManifestStorage,
+} from "@kv-assets/runtime";
+import { hashBytes, latestManifestKey, pruneAssets, syncAssets } from "../src/index.js";
 import { makeProject, memoryLogger, readLocalKv } from "./project.js";
 
 const css = "body { color: rebeccapurple; }\n".repeat(100);
@@ -113,6 +120,40 @@ describe("syncAssets to local KV", () => {
     expect(kv.has("project/acme-1/manifest")).toBe(true);
   });
 
+  it("publishes a large site in shards that loadManifest reads, and re-uploads only changed shards", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 25; i++) files[`page${i}/index.html`] = `<p>page ${i}</p>`;
+    const project = await makeProject(files);
+    const sync = () =>
+      syncAssets({ dir: project.dist, cwd: project.root, shardSize: 10, logger: memoryLogger() });
+    const first = await sync();
+    expect(first.manifest.shards).toHaveLength(3);
+
+    let kv = await readLocalKv(project);
+    const pointer = JSON.parse(text(kv.get(latestManifestKey(""))));
+    expect(pointer.files).toBeUndefined();
+    expect(pointer.shards).toEqual(first.manifest.shards);
+    const manifest = await loadManifest(mapStorage(kv), { ttl: 0 });
+    const response = await createAssetHandler(
+      manifest!,
+      mapStorage(kv),
+    )(new Request("https://site.example/page7/"));
+    expect(await response?.text()).toBe("<p>page 7</p>");
+
+    await project.write("page7/index.html", "<p>page 7, edited</p>");
+    const second = await sync();
+    const changed = second.manifest.shards!.filter((h) => !first.manifest.shards!.includes(h));
+    expect(changed).toHaveLength(1);
+    // The edited page, its shard, and the two manifest records.
+    expect(second.stats.uploadedKeys).toBe(4);
+
+    await pruneAssets({ cwd: project.root, keep: 1, graceSeconds: 0, logger: memoryLogger() });
+    kv = await readLocalKv(project);
+    for (const hash of second.manifest.shards!) expect(kv.has(hash)).toBe(true);
+    const dropped = first.manifest.shards!.filter((h) => !second.manifest.shards!.includes(h));
+    for (const hash of dropped) expect(kv.has(hash)).toBe(false);
+  });
+
   it("uses the namespace wrangler dev uses: preview_id first", async () => {
     const project = await makeProject(
       { "index.html": "x" },
@@ -214,3 +255,18 @@ it("test projects write where the tests read", async () => {
   await writeFile(join(project.dist, "x.txt"), "x");
   expect(project.dist.startsWith(project.root)).toBe(true);
 });
+
+function text(bytes: Uint8Array | undefined): string {
+  return new TextDecoder().decode(bytes);
+}
+
+/** Storage over a snapshot of local KV, shaped like the KV binding a Worker gets. */
+function mapStorage(kv: Map<string, Uint8Array>): AssetStorage & ManifestStorage {
+  return {
+    async get(key: string, options: { type: "text" | "stream" }) {
+      const value = kv.get(key);
+      if (value === undefined) return null;
+      return options.type === "text" ? text(value) : new Response(value).body;
+    },
+  } as AssetStorage & ManifestStorage;
+}

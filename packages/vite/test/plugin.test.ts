@@ -160,7 +160,11 @@ describe("vite build failures", () => {
 describe("vite dev", () => {
   it("with @cloudflare/vite-plugin runs the Worker with an empty manifest while Vite serves the client", async () => {
     process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
-    const server = await createServer({ root: join(fixtures, "cloudflare"), logLevel: "silent", server: { port: 0 } });
+    const server = await createServer({
+      root: join(fixtures, "cloudflare"),
+      logLevel: "silent",
+      server: { port: 0 },
+    });
     try {
       await server.listen();
       const base = server.resolvedUrls!.local[0]!;

@@ -1,0 +1,61 @@
+// How a handler looks files up: in a whole manifest, or in a sharded one whose shards are read on demand.
+
+import {
+  shardOf,
+  toAsset,
+  type Asset,
+  type ManifestEntry,
+  type ManifestSource,
+} from "./manifest.js";
+
+/**
+ * File lookups for one handler. Lookups are synchronous so path resolution stays simple; for a
+ * sharded manifest, a lookup in a shard not read yet answers `false` and names the shard in
+ * `missing`, and the caller reads those shards with {@link Catalog.load} and resolves again.
+ */
+export interface Catalog {
+  /** Bodies larger than this are stored in parts. */
+  chunk: number;
+  /** Whether `path` is a file. When its shard is not read yet, adds it to `missing` and answers false. */
+  has(path: string, missing: Set<number>): boolean;
+  /** The file at `path`; only call after `has` answered true. */
+  get(path: string): Asset;
+  /** Reads shards named in `missing`. */
+  load(missing: Set<number>): Promise<void>;
+}
+
+/** Makes the catalog of a manifest. */
+export function catalogOf(manifest: ManifestSource): Catalog {
+  if ("files" in manifest) {
+    const files = manifest.files;
+    return {
+      chunk: manifest.chunk,
+      has: (path) => Object.hasOwn(files, path),
+      get: (path) => toAsset(manifest, path, files[path] as ManifestEntry),
+      load: async () => {},
+    };
+  }
+
+  const count = manifest.shards.length;
+  const loaded = new Map<number, Record<string, ManifestEntry>>();
+  const filesOf = (path: string): Record<string, ManifestEntry> | undefined =>
+    loaded.get(shardOf(path, count));
+  return {
+    chunk: manifest.chunk,
+    has(path, missing) {
+      const files = filesOf(path);
+      if (files === undefined) {
+        missing.add(shardOf(path, count));
+        return false;
+      }
+      // Own properties only: `/__proto__` must not reach Object.prototype.
+      return Object.hasOwn(files, path);
+    },
+    get: (path) => toAsset(manifest, path, (filesOf(path) as Record<string, ManifestEntry>)[path]!),
+    async load(missing) {
+      const shards = [...missing];
+      const read = await Promise.all(shards.map((index) => manifest.readShard(index)));
+      shards.forEach((index, i) => loaded.set(index, read[i] as Record<string, ManifestEntry>));
+    },
+  };
+}

@@ -1,0 +1,185 @@
+// loadManifest: reads a published manifest from KV at request time, for platforms serving many projects.
+
+import {
+  validateManifest,
+  validateManifestIndex,
+  validateShard,
+  type AssetManifest,
+  type ManifestEntry,
+  type ManifestIndex,
+  type ManifestSource,
+  type ShardedManifest,
+} from "./manifest.js";
+
+/** What `loadManifest` reads from: a `KVNamespace` fits as it is. */
+export interface ManifestStorage {
+  get(key: string, options: { type: "text"; cacheTtl?: number }): Promise<string | null>;
+}
+
+/** Options of {@link loadManifest}. */
+export interface LoadManifestOptions {
+  /** Project id whose manifest to read: keys under `project/{id}/`, as `kv-assets sync --project` writes them. */
+  project?: string;
+  /**
+   * Key prefix the site was synced with (before `project/{id}/` when both are given).
+   * @default ""
+   */
+  prefix?: string;
+  /**
+   * Seconds each isolate keeps a manifest before checking KV for a newer deploy.
+   * @default 5
+   */
+  ttl?: number;
+  /**
+   * `cacheTtl` of the KV read of the manifest record, in seconds (KV's minimum is 30). Together
+   * with `ttl` it bounds how long a new deploy takes to show: about 35 seconds at the defaults.
+   * @default 30
+   */
+  cacheTtl?: number;
+}
+
+/**
+ * Reads the manifest published under a project (or prefix) and keeps it in the isolate for `ttl`
+ * seconds, so most requests do no KV read for it. A large manifest published in shards comes back
+ * as a {@link ShardedManifest}: only the shards requests touch are ever read. Resolves `null` when
+ * nothing is published there, or when the record is unusable (logged once per `ttl`); never rejects.
+ *
+ * The record must name the prefix it was read from, and every key it yields is that prefix plus a
+ * hash, so one project can never read another's files whatever its paths or its record say.
+ */
+export async function loadManifest(
+  storage: ManifestStorage,
+  options: LoadManifestOptions = {},
+): Promise<ManifestSource | null> {
+  const prefix = manifestPrefix(options.prefix ?? "", options.project);
+  if (prefix === null) {
+    console.error(
+      `[kv-assets] project id ${JSON.stringify(options.project)} is not valid; use 1-64 letters, digits, "-" or "_"`,
+    );
+    return null;
+  }
+  const ttl = (options.ttl ?? 5) * 1000;
+  const cacheTtl = options.cacheTtl ?? 30;
+  const cache = cacheFor(storage);
+  const now = Date.now();
+  const cached = cache.get(prefix);
+  if (cached && cached.expires > now) return cached.loading;
+
+  const entry: CacheEntry = { expires: now + ttl, loading: Promise.resolve(null) };
+  entry.loading = read(storage, prefix, cacheTtl, cached).then(
+    ({ text, value }) => {
+      entry.text = text;
+      entry.value = value;
+      return value;
+    },
+    (error: unknown) => {
+      // Keep serving the last good deploy: a broken or unreadable record must not take a site down.
+      console.error(
+        `[kv-assets] cannot load the manifest at "${prefix}manifest": ${String(error)}`,
+      );
+      entry.text = cached?.text;
+      entry.value = cached?.value ?? null;
+      return entry.value;
+    },
+  );
+  cache.delete(prefix);
+  cache.set(prefix, entry);
+  if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string);
+  return entry.loading;
+}
+
+/** Key prefix of a project, or `null` when the project id is not one the sync engine accepts. */
+export function manifestPrefix(prefix: string, project: string | undefined): string | null {
+  if (project === undefined) return prefix;
+  if (typeof project !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(project)) return null;
+  return `${prefix}project/${project}/`;
+}
+
+/** Projects each isolate keeps manifests of; the least recently loaded is dropped first. */
+const MAX_CACHED = 200;
+
+interface CacheEntry {
+  expires: number;
+  loading: Promise<ManifestSource | null>;
+  /** The record text the value was parsed from, so an unchanged record keeps its read shards. */
+  text?: string;
+  value?: ManifestSource | null;
+}
+
+const caches = new WeakMap<object, Map<string, CacheEntry>>();
+
+function cacheFor(storage: object): Map<string, CacheEntry> {
+  let cache = caches.get(storage);
+  if (!cache) caches.set(storage, (cache = new Map()));
+  return cache;
+}
+
+async function read(
+  storage: ManifestStorage,
+  prefix: string,
+  cacheTtl: number,
+  previous: CacheEntry | undefined,
+): Promise<{ text?: string; value: ManifestSource | null }> {
+  const text = await storage.get(`${prefix}manifest`, { type: "text", cacheTtl });
+  if (text === null) return { value: null };
+  if (previous?.value && previous.text === text) return { text, value: previous.value };
+  return { text, value: parse(text, prefix, storage) };
+}
+
+function parse(text: string, prefix: string, storage: ManifestStorage): ManifestSource {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error("the record is not JSON; publish it again with kv-assets sync");
+  }
+  const sharded =
+    typeof value === "object" && value !== null && "shards" in value && !("files" in value);
+  const problem = sharded ? validateManifestIndex(value) : validateManifest(value);
+  if (problem) throw new Error(`the record is not a valid manifest (${problem})`);
+  const manifest = value as AssetManifest | ManifestIndex;
+  if (manifest.prefix !== prefix) {
+    throw new Error(
+      `the record names prefix ${JSON.stringify(manifest.prefix)}, not ${JSON.stringify(prefix)}; refusing to read another project's keys`,
+    );
+  }
+  return sharded ? withShards(manifest as ManifestIndex, storage) : (manifest as AssetManifest);
+}
+
+function withShards(index: ManifestIndex, storage: ManifestStorage): ShardedManifest {
+  const shards = new Map<number, Promise<Record<string, ManifestEntry>>>();
+  return {
+    ...index,
+    readShard(at) {
+      let shard = shards.get(at);
+      if (!shard) {
+        shard = readShard(storage, index, at);
+        shards.set(at, shard);
+        // A failed read is retried by the next request rather than remembered.
+        shard.catch(() => shards.delete(at));
+      }
+      return shard;
+    },
+  };
+}
+
+async function readShard(
+  storage: ManifestStorage,
+  index: ManifestIndex,
+  at: number,
+): Promise<Record<string, ManifestEntry>> {
+  const key = index.prefix + index.shards[at];
+  // Shards are content-addressed, so they may stay in KV's edge cache for as long as it keeps them.
+  const text = await storage.get(key, { type: "text", cacheTtl: 31536000 });
+  if (text === null) throw new Error(`manifest shard "${key}" is missing; re-run the sync`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`manifest shard "${key}" is not JSON; re-run the sync`);
+  }
+  const problem = validateShard(value, index);
+  if (problem)
+    throw new Error(`manifest shard "${key}" is not valid (${problem}); re-run the sync`);
+  return value as Record<string, ManifestEntry>;
+}
