@@ -13,6 +13,15 @@ export default defineWorkersProject({
           compatibilityDate: "2026-02-01",
           kvNamespaces: ["ASSETS"],
           workerLoaders: { LOADER: {} },
+          serviceBindings: { ORIGIN: "origin" },
+          workers: [
+            {
+              name: "origin",
+              modules: true,
+              scriptPath: "./test/origin-worker.js",
+              compatibilityDate: "2026-02-01",
+            },
+          ],
         },
       },
     },

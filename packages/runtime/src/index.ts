@@ -43,3 +43,5 @@ export type { ByteRange, RangeResult } from "./range.js";
 export { negotiateEncoding, parseAcceptEncoding } from "./encoding.js";
 export { loadManifest, manifestPrefix } from "./load-manifest.js";
 export type { LoadManifestOptions, ManifestStorage } from "./load-manifest.js";
+export { createPullThrough } from "./pull-through.js";
+export type { PullThroughOptions, PullThroughStorage } from "./pull-through.js";

@@ -54,7 +54,7 @@ export async function openBody(
 }
 
 /** Gives a stream a known length, so the response carries Content-Length rather than chunking. */
-function withLength(stream: ReadableStream, length: number): ReadableStream {
+export function withLength(stream: ReadableStream, length: number): ReadableStream {
   if (typeof FixedLengthStream !== "function") return stream;
   const fixed = new FixedLengthStream(length);
   stream.pipeTo(fixed.writable).catch(() => {});
@@ -62,7 +62,7 @@ function withLength(stream: ReadableStream, length: number): ReadableStream {
 }
 
 /** Concatenates `parts`, skipping `skip` bytes and ending after `length` bytes. */
-function slice(parts: ReadableStream[], skip: number, length: number): ReadableStream {
+export function slice(parts: ReadableStream[], skip: number, length: number): ReadableStream {
   const { readable, writable } =
     typeof FixedLengthStream === "function"
       ? new FixedLengthStream(length)

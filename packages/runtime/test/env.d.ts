@@ -2,5 +2,6 @@ declare module "cloudflare:test" {
   interface ProvidedEnv {
     ASSETS: KVNamespace;
     LOADER: WorkerLoader;
+    ORIGIN: Fetcher;
   }
 }
