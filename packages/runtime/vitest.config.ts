@@ -12,6 +12,7 @@ export default defineWorkersProject({
         miniflare: {
           compatibilityDate: "2026-02-01",
           kvNamespaces: ["ASSETS"],
+          r2Buckets: ["BUCKET"],
           workerLoaders: { LOADER: {} },
           serviceBindings: { ORIGIN: "origin" },
           workers: [

@@ -13,6 +13,7 @@ export {
   MANIFEST_VERSION,
   KV_VALUE_LIMIT,
   FLAG_IMMUTABLE,
+  FLAG_BUCKET,
 } from "./manifest.js";
 export type {
   AssetManifest,
@@ -45,3 +46,5 @@ export { loadManifest, manifestPrefix } from "./load-manifest.js";
 export type { LoadManifestOptions, ManifestStorage } from "./load-manifest.js";
 export { createPullThrough } from "./pull-through.js";
 export type { PullThroughOptions, PullThroughStorage } from "./pull-through.js";
+export { r2Storage } from "./r2.js";
+export type { BucketLike } from "./r2.js";

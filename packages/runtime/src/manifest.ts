@@ -76,6 +76,9 @@ export type ContentEncoding = "br" | "gzip";
 /** Entry flag: the file name carries a content hash, so it may be cached forever. */
 export const FLAG_IMMUTABLE = 1;
 
+/** Entry flag: the body and its variants are in the bucket (R2), stored whole, not in KV. */
+export const FLAG_BUCKET = 2;
+
 /** A file of the manifest in readable form. */
 export interface Asset {
   /** URL path of the file. */
@@ -92,6 +95,8 @@ export interface Asset {
   lastModified: number;
   /** Whether the path is fingerprinted (safe to cache for a year). */
   immutable: boolean;
+  /** Whether the bodies are in the bucket (R2) rather than KV; see {@link FLAG_BUCKET}. */
+  inBucket: boolean;
   /** Precompressed variants, best first as the sync engine wrote them. */
   variants: AssetVariant[];
 }
@@ -127,6 +132,7 @@ export function toAsset(
     contentType: manifest.types[type] ?? "application/octet-stream",
     lastModified: manifest.times[time] ?? 0,
     immutable: (flags & FLAG_IMMUTABLE) !== 0,
+    inBucket: (flags & FLAG_BUCKET) !== 0,
     variants: (variants ?? []).map(([encoding, vhash, vsize]) => ({
       encoding,
       key: manifest.prefix + vhash,

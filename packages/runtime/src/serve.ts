@@ -47,6 +47,11 @@ export interface ServeAssetOptions {
   edgeCache?: boolean;
   /** Lets background work (edge cache writes) outlive the response: pass `ctx.waitUntil`. */
   waitUntil?: (promise: Promise<unknown>) => void;
+  /**
+   * Storage of the files the sync put in R2 (its `r2` option), e.g. `r2Storage(env.BUCKET)`.
+   * @default undefined
+   */
+  bucket?: AssetStorage;
 }
 
 /** A request handler bound to one manifest, storage and set of options. */
@@ -84,6 +89,7 @@ export function createAssetHandler(
     );
   }
   const edgeCache = wantsEdgeCache && typeof caches !== "undefined";
+  const bucket = options.bucket;
   const catalog = catalogOf(manifest);
 
   return async function handleAsset(request) {
@@ -164,21 +170,21 @@ export function createAssetHandler(
       encoding: variant?.encoding,
       varyEncoding: asset.variants.length > 0,
     };
+    const store = asset.inBucket ? bucket : storage;
+    if (!store) {
+      console.error(
+        `[kv-assets] ${asset.path} is stored in R2, but no bucket was given; pass { bucket: r2Storage(env.BUCKET) }`,
+      );
+      return unavailable();
+    }
     const source =
-      edgeCache && waitUntil
-        ? withEdgeCache(storage, caches.default, url.origin, waitUntil)
-        : storage;
+      edgeCache && waitUntil ? withEdgeCache(store, caches.default, url.origin, waitUntil) : store;
+    // Bodies in the bucket are whole: R2 reads any range of one object.
+    const chunk = asset.inBucket ? Infinity : catalog.chunk;
     let response;
     try {
       response = await respond(request, representation, (range) =>
-        openBody(
-          range ? storage : source,
-          selected.key,
-          selected.size,
-          catalog.chunk,
-          range,
-          cacheTtl,
-        ),
+        openBody(range ? store : source, selected.key, selected.size, chunk, range, cacheTtl),
       );
     } catch (error) {
       console.error(

@@ -9,6 +9,11 @@ import type { ByteRange } from "./range.js";
  */
 export interface AssetStorage {
   get(key: string, options: { type: "stream"; cacheTtl?: number }): Promise<ReadableStream | null>;
+  /**
+   * Reads `range` of the value at `key`, for storage that can (R2). Values in such storage are
+   * whole, never in parts.
+   */
+  getRange?(key: string, range: ByteRange): Promise<ReadableStream | null>;
 }
 
 /** A body that could be opened, or the key storage did not have. */
@@ -29,6 +34,11 @@ export async function openBody(
 ): Promise<OpenedBody> {
   const keys = partKeys(key, size, chunk);
   const options = { type: "stream", cacheTtl } as const;
+  if (range !== null && keys.length === 1 && storage.getRange) {
+    const stream = await storage.getRange(key, range);
+    const length = range.end - range.start + 1;
+    return stream ? { stream: withLength(stream, length), length } : { missing: key };
+  }
   if (keys.length === 1 && range === null) {
     const stream = await storage.get(key, options);
     return stream ? { stream: withLength(stream, size), length: size } : { missing: key };

@@ -3,5 +3,6 @@ declare module "cloudflare:test" {
     ASSETS: KVNamespace;
     LOADER: WorkerLoader;
     ORIGIN: Fetcher;
+    BUCKET: R2Bucket;
   }
 }

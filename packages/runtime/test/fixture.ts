@@ -15,6 +15,8 @@ export interface FixtureFile {
   immutable?: boolean;
   lastModified?: number;
   variants?: Partial<Record<ContentEncoding, Uint8Array | string>>;
+  /** Store the bodies whole in `bucket` instead of KV, flagged as the sync's `r2` option does. */
+  inBucket?: boolean;
 }
 
 /** Fixed Last-Modified of fixture files: 2024-01-02T03:04:05Z. */
@@ -24,7 +26,11 @@ export const LAST_MODIFIED = 1704164645;
 export async function seed(
   kv: KVNamespace,
   files: Record<string, FixtureFile>,
-  { prefix = "", chunk = 25 * 1024 * 1024 }: { prefix?: string; chunk?: number } = {},
+  {
+    prefix = "",
+    chunk = 25 * 1024 * 1024,
+    bucket,
+  }: { prefix?: string; chunk?: number; bucket?: R2Bucket } = {},
 ): Promise<AssetManifest> {
   const manifest: AssetManifest = { v: 1, prefix, chunk, types: [], times: [], files: {} };
   const index = <T>(list: T[], value: T): number => {
@@ -33,13 +39,19 @@ export async function seed(
   };
   for (const [path, file] of Object.entries(files)) {
     const bytes = toBytes(file.body);
-    const hash = await put(kv, prefix, bytes, chunk);
+    const store = async (body: Uint8Array): Promise<string> => {
+      if (!file.inBucket) return put(kv, prefix, body, chunk);
+      const hash = await hashOf(body);
+      await (bucket as R2Bucket).put(prefix + hash, body);
+      return hash;
+    };
+    const hash = await store(bytes);
     const head = [
       hash,
       bytes.byteLength,
       index(manifest.types, file.type ?? "text/plain; charset=utf-8"),
       index(manifest.times, file.lastModified ?? LAST_MODIFIED),
-      file.immutable ? 1 : 0,
+      (file.immutable ? 1 : 0) | (file.inBucket ? 2 : 0),
     ] as const;
     const variants: ManifestVariant[] = [];
     for (const [encoding, body] of Object.entries(file.variants ?? {}) as [
@@ -47,7 +59,7 @@ export async function seed(
       Uint8Array | string,
     ][]) {
       const vbytes = toBytes(body);
-      variants.push([encoding, await put(kv, prefix, vbytes, chunk), vbytes.byteLength]);
+      variants.push([encoding, await store(vbytes), vbytes.byteLength]);
     }
     const entry: ManifestEntry = variants.length > 0 ? [...head, variants] : [...head];
     manifest.files[path] = entry;

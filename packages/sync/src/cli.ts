@@ -24,7 +24,8 @@ const SHARED = `  --binding <name>    KV binding in the wrangler config (default
                       the state "wrangler dev" reads. KV_ASSETS_REMOTE=1 does the same.
   --prefix <p>        prefix of every key (default "")
   --project <id>      multi-tenant project: keys go under project/<id>/
-  --persist-to <dir>  wrangler's local state folder (default .wrangler/state/v3 beside the config)`;
+  --persist-to <dir>  wrangler's local state folder (default .wrangler/state/v3 beside the config)
+  --r2 <binding>      keep large files in this R2 bucket (local state only), the rest in KV`;
 
 const SYNC_HELP = `Usage: kv-assets sync <dir> [options]
 
@@ -37,6 +38,7 @@ ${SHARED}
   --exclude <glob>    leave matching files out (gitignore syntax; repeatable)
   --source-maps       publish *.map files too
   --no-precompress    do not make br/gzip variants
+  --r2-min-size <n>   bytes from which a file goes to the --r2 bucket (default 1048576)
   -h, --help          show this help
 `;
 
@@ -93,6 +95,7 @@ const sharedOptions = {
   prefix: { type: "string" },
   project: { type: "string" },
   "persist-to": { type: "string" },
+  r2: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -105,6 +108,7 @@ async function sync(args: string[], io: CliIo): Promise<number> {
       options: {
         ...sharedOptions,
         out: { type: "string" },
+        "r2-min-size": { type: "string" },
         exclude: { type: "string", multiple: true },
         "source-maps": { type: "boolean" },
         "no-precompress": { type: "boolean" },
@@ -133,6 +137,16 @@ async function sync(args: string[], io: CliIo): Promise<number> {
     exclude: values.exclude,
     includeSourceMaps: values["source-maps"],
     precompress: values["no-precompress"] ? false : undefined,
+    r2:
+      values.r2 === undefined
+        ? undefined
+        : {
+            binding: values.r2,
+            minSize:
+              values["r2-min-size"] === undefined
+                ? undefined
+                : wholeNumber("--r2-min-size", values["r2-min-size"]),
+          },
     logger,
   });
   if (values.out) {
@@ -202,9 +216,10 @@ function connection(values: {
   prefix?: string;
   project?: string;
   "persist-to"?: string;
+  r2?: string;
 }): Pick<
   SyncOptions,
-  "binding" | "config" | "environment" | "remote" | "prefix" | "project" | "persistTo"
+  "binding" | "config" | "environment" | "remote" | "prefix" | "project" | "persistTo" | "r2"
 > {
   return {
     binding: values.binding,
@@ -214,6 +229,7 @@ function connection(values: {
     prefix: values.prefix,
     project: values.project,
     persistTo: values["persist-to"],
+    r2: values.r2 === undefined ? undefined : { binding: values.r2 },
   };
 }
 

@@ -19,6 +19,8 @@ export interface LocalKvOptions {
    * @default 16
    */
   concurrency?: number;
+  /** R2 binding to open beside the namespace, as the target's `bucket`. */
+  bucket?: string;
 }
 
 // The slice of the KV binding the local target uses; the proxy hands over the real binding.
@@ -58,8 +60,21 @@ export async function openLocalKv(
     );
   }
 
+  let bucket: KvTarget | undefined;
+  if (options.bucket !== undefined) {
+    const r2 = proxy.env[options.bucket] as LocalBucket | undefined;
+    if (!r2) {
+      await proxy.dispose();
+      fail(
+        `R2 binding "${options.bucket}" not found in ${binding.configPath}; add { "binding": "${options.bucket}", "bucket_name": "..." } under r2_buckets`,
+      );
+    }
+    bucket = localBucket(r2, `local R2 "${options.bucket}" in ${persistTo}`, concurrency);
+  }
+
   return {
     remote: false,
+    bucket,
     description: `local KV "${binding.binding}" in ${persistTo}`,
     async list(prefix) {
       const keys: ListedKey[] = [];
@@ -91,6 +106,65 @@ export async function openLocalKv(
     async close() {
       await proxy.dispose();
     },
+  };
+}
+
+// The slice of the R2 binding the local bucket target uses.
+interface LocalBucket {
+  get(key: string): Promise<{ text(): Promise<string> } | null>;
+  put(
+    key: string,
+    value: ArrayBuffer | string,
+    options?: { customMetadata?: Record<string, string> },
+  ): Promise<unknown>;
+  delete(keys: string[]): Promise<void>;
+  list(options: { prefix?: string; cursor?: string; include?: "customMetadata"[] }): Promise<{
+    objects: { key: string; customMetadata?: Record<string, string> }[];
+    truncated: boolean;
+    cursor?: string;
+  }>;
+}
+
+// Objects carry the upload time as custom metadata `t`, like KV keys, so prune can spare new ones.
+function localBucket(r2: LocalBucket, description: string, concurrency: number): KvTarget {
+  return {
+    remote: false,
+    description,
+    async list(prefix) {
+      const keys: ListedKey[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await r2.list({ prefix, cursor, include: ["customMetadata"] });
+        for (const object of page.objects) {
+          const t = Number(object.customMetadata?.t);
+          keys.push({ name: object.key, metadata: Number.isFinite(t) ? { t } : undefined });
+        }
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      return keys;
+    },
+    async getText(key) {
+      return (await r2.get(key))?.text() ?? null;
+    },
+    async putMany(entries) {
+      await eachLimited(entries, concurrency, async (entry: KvEntry) => {
+        try {
+          const value = typeof entry.value === "string" ? entry.value : toArrayBuffer(entry.value);
+          const t = entry.metadata?.t;
+          await r2.put(
+            entry.key,
+            value,
+            t === undefined ? {} : { customMetadata: { t: String(t) } },
+          );
+        } catch (error) {
+          fail(`writing "${entry.key}" to local R2 failed: ${describeError(error)}`, error);
+        }
+      });
+    },
+    async deleteMany(keys) {
+      for (let i = 0; i < keys.length; i += 1000) await r2.delete(keys.slice(i, i + 1000));
+    },
+    async close() {},
   };
 }
 

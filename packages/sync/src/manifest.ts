@@ -1,5 +1,6 @@
 // Builds the compact manifest the runtime reads, and names the storage keys around it.
 import {
+  FLAG_BUCKET,
   FLAG_IMMUTABLE,
   MANIFEST_VERSION,
   partKeys,
@@ -23,6 +24,8 @@ export interface SyncedFile {
   /** Last-Modified in seconds since the epoch. */
   lastModified: number;
   immutable: boolean;
+  /** Whether the bodies went to the R2 bucket, whole. */
+  inBucket?: boolean;
   variants: { encoding: ContentEncoding; hash: string; size: number }[];
 }
 
@@ -101,7 +104,7 @@ export function createManifest(
       file.size,
       index(types, file.contentType),
       index(times, file.lastModified),
-      file.immutable ? FLAG_IMMUTABLE : 0,
+      (file.immutable ? FLAG_IMMUTABLE : 0) | (file.inBucket ? FLAG_BUCKET : 0),
     ] as const;
     const variants = file.variants.map((v): ManifestVariant => [v.encoding, v.hash, v.size]);
     entries[file.path] = variants.length > 0 ? [...head, variants] : [...head];
@@ -109,15 +112,27 @@ export function createManifest(
   return { v: MANIFEST_VERSION, prefix, chunk, types, times, files: entries, created };
 }
 
-/** Every storage key a manifest references: bodies, variants and their parts. */
+/** Every KV key a manifest references: shards, bodies, variants and their parts. */
 export function manifestKeys(manifest: AssetManifest): Set<string> {
   const keys = new Set<string>();
   for (const hash of manifest.shards ?? []) keys.add(manifest.prefix + hash);
-  for (const [hash, size, , , , variants] of Object.values(manifest.files)) {
+  for (const [hash, size, , , flags, variants] of Object.values(manifest.files)) {
+    if (flags & FLAG_BUCKET) continue;
     for (const key of partKeys(manifest.prefix + hash, size, manifest.chunk)) keys.add(key);
     for (const [, vhash, vsize] of variants ?? []) {
       for (const key of partKeys(manifest.prefix + vhash, vsize, manifest.chunk)) keys.add(key);
     }
+  }
+  return keys;
+}
+
+/** Every R2 key a manifest references: bodies and variants of files in the bucket, whole. */
+export function bucketKeys(manifest: AssetManifest): Set<string> {
+  const keys = new Set<string>();
+  for (const [hash, , , , flags, variants] of Object.values(manifest.files)) {
+    if (!(flags & FLAG_BUCKET)) continue;
+    keys.add(manifest.prefix + hash);
+    for (const [, vhash] of variants ?? []) keys.add(manifest.prefix + vhash);
   }
   return keys;
 }

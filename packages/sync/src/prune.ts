@@ -1,7 +1,9 @@
 // pruneAssets: deletes content no recent deploy references, and the history records past `keep`.
 import type { AssetManifest, ManifestIndex } from "@kv-assets/runtime";
 import { describeError, fail } from "./errors.js";
+import type { KvTarget } from "./target.js";
 import {
+  bucketKeys,
   historyKey,
   historyPrefix,
   isContentKey,
@@ -24,6 +26,7 @@ export interface PruneOptions extends Pick<
   | "remoteOptions"
   | "persistTo"
   | "target"
+  | "r2"
 > {
   /**
    * Manifests (deploys) whose keys are kept; the newest is always kept.
@@ -92,6 +95,7 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
       text: null,
     }));
     const referenced = new Set<string>();
+    const inBucket = new Set<string>();
     if (latest !== null) {
       // The newest pointer is read too: it may name a deploy whose history record is gone.
       const pointer = parseRecord(latestManifestKey(prefix), latest);
@@ -118,6 +122,7 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
         );
       }
       for (const key of manifestKeys(manifest)) referenced.add(key);
+      for (const key of bucketKeys(manifest)) inBucket.add(key);
     }
     if (history.length === 0 && latest === null) {
       logger.info(
@@ -127,18 +132,24 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
     }
 
     const cutoff = Date.now() / 1000 - graceSeconds;
-    const deleted = (await target.list(prefix))
-      .filter((key) => isContentKey(prefix, key.name) && !referenced.has(key.name))
-      .filter((key) => {
-        const uploaded = (key.metadata as { t?: unknown } | undefined)?.t;
-        return !(typeof uploaded === "number" && uploaded > cutoff);
-      })
-      .map((key) => key.name);
+    const unreferenced = async (store: KvTarget, keep: Set<string>): Promise<string[]> =>
+      (await store.list(prefix))
+        .filter((key) => isContentKey(prefix, key.name) && !keep.has(key.name))
+        .filter((key) => {
+          const uploaded = (key.metadata as { t?: unknown } | undefined)?.t;
+          return !(typeof uploaded === "number" && uploaded > cutoff);
+        })
+        .map((key) => key.name);
+    const deleted = await unreferenced(target, referenced);
+    const bucket = options.r2 ? target.bucket : undefined;
+    const deletedInBucket = bucket ? await unreferenced(bucket, inBucket) : [];
 
     if (!dryRun) {
       await target.deleteMany(deleted);
+      await bucket?.deleteMany(deletedInBucket);
       await target.deleteMany(dropped);
     }
+    deleted.push(...deletedInBucket);
     logger.info(
       `[kv-assets] ${dryRun ? "would delete" : "deleted"} ${deleted.length} keys and ${dropped.length} old manifests; ` +
         `kept ${referenced.size} keys of the newest ${kept.length} manifests in ${target.description}`,

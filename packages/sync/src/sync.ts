@@ -12,6 +12,7 @@ import {
   filesByHash,
   historyKey,
   historyPrefix,
+  bucketKeys,
   latestManifestKey,
   manifestKeys,
   parseManifest,
@@ -102,6 +103,13 @@ export interface SyncOptions extends ScanOptions {
    */
   keep?: number;
   /**
+   * Put files of at least `minSize` bytes (default 1 MiB), with their variants, whole in the R2
+   * bucket bound as `binding`, and the rest in KV. Serve them with `bucket: r2Storage(env.BUCKET)`.
+   * Local state only: a remote sync with this option is refused.
+   * @default undefined
+   */
+  r2?: { binding: string; minSize?: number };
+  /**
    * Sites with more files than this also publish their manifest in shards of about this many
    * files, so a Worker that loads it from KV (`loadManifest`) reads only the shards it needs.
    * @default 1000
@@ -159,6 +167,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
   const keep = options.keep ?? 3;
   const batchBytes = options.batchBytes ?? 32 * 1024 * 1024;
   const shardSize = options.shardSize ?? 1000;
+  const r2MinSize = options.r2?.minSize ?? 1024 * 1024;
   const onProgress = options.onProgress ?? (() => {});
   if (!(chunk > 0 && chunk <= KV_VALUE_LIMIT))
     fail(`chunkSize must be between 1 and ${KV_VALUE_LIMIT} bytes`);
@@ -178,7 +187,13 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     }
     const history = await readHistory(target, prefix, keep, logger);
     const known = filesByHash(history[0]);
-    const present = await presentKeys(target, prefix, history);
+    const present = await presentKeys(target, prefix, history, manifestKeys);
+    const bucket = options.r2 ? target.bucket : undefined;
+    if (options.r2 && !bucket)
+      fail(`the target ${target.description} has no R2 bucket for the r2 option`);
+    const presentInBucket = bucket
+      ? await presentKeys(bucket, prefix, history, bucketKeys)
+      : new Set<string>();
 
     const now = Math.floor(started / 1000);
     const metadata = { t: now };
@@ -191,6 +206,14 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     let newFiles = 0;
     let done = 0;
 
+    // Bodies for the bucket are written whole, one at a time: each is at least r2MinSize bytes.
+    const toBucket = async (key: string, bytes: Uint8Array): Promise<void> => {
+      if (presentInBucket.has(key)) return;
+      presentInBucket.add(key);
+      await (bucket as KvTarget).putMany([{ key, value: bytes, metadata }]);
+      contentKeys += 1;
+      uploadedBytes += bytes.byteLength;
+    };
     const enqueue = async (key: string, bytes: Uint8Array): Promise<void> => {
       const keys = partKeys(key, bytes.byteLength, chunk);
       keys.forEach((partKey, i) => {
@@ -223,20 +246,22 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       const contentType = contentTypeOf(source.path);
       const carried = known.get(hash);
       const key = prefix + hash;
-      const isNew = !allPresent(present, key, bytes.byteLength, chunk);
+      const inBucket = bucket !== undefined && bytes.byteLength >= r2MinSize;
+      const stored = (k: string, size: number): boolean =>
+        inBucket ? presentInBucket.has(k) : allPresent(present, k, size, chunk);
+      const write = inBucket ? toBucket : enqueue;
+      const isNew = !stored(key, bytes.byteLength);
       if (isNew) newFiles += 1;
-      await enqueue(key, bytes);
+      await write(key, bytes);
 
       let variants = carried?.variants ?? [];
-      const variantsPresent = variants.every((v) =>
-        allPresent(present, prefix + v.hash, v.size, chunk),
-      );
+      const variantsPresent = variants.every((v) => stored(prefix + v.hash, v.size));
       if (!carried || !variantsPresent) {
         variants = [];
         if (compress && bytes.byteLength >= compressMin && isCompressible(contentType)) {
           for (const variant of await precompress(bytes)) {
             const vhash = await hashBytes(variant.bytes);
-            await enqueue(prefix + vhash, variant.bytes);
+            await write(prefix + vhash, variant.bytes);
             variants.push({
               encoding: variant.encoding,
               hash: vhash,
@@ -252,6 +277,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
         contentType,
         lastModified: carried?.lastModified ?? now,
         immutable: immutable(source.path),
+        inBucket,
         variants,
       });
       onProgress({ done: ++done, total: sources.files.length, uploadedBytes });
@@ -313,7 +339,16 @@ export async function openTarget(options: SyncOptions): Promise<KvTarget> {
     cwd: options.cwd,
   });
   if (!isRemoteEnv(options)) {
-    return openLocalKv(binding, { persistTo: options.persistTo, environment: options.environment });
+    return openLocalKv(binding, {
+      persistTo: options.persistTo,
+      environment: options.environment,
+      bucket: options.r2?.binding,
+    });
+  }
+  if (options.r2) {
+    fail(
+      "the r2 option writes to local R2 state only; for a remote deploy leave r2 unset (large files are stored in parts in KV) or upload them with `wrangler r2 object put`",
+    );
   }
   const remote = options.remoteOptions ?? {};
   const apiToken = remote.apiToken ?? process.env.CLOUDFLARE_API_TOKEN;
@@ -366,9 +401,10 @@ async function presentKeys(
   target: KvTarget,
   prefix: string,
   history: AssetManifest[],
+  keysOf: (manifest: AssetManifest) => Set<string>,
 ): Promise<Set<string>> {
   const referenced = new Set<string>();
-  for (const manifest of history) for (const key of manifestKeys(manifest)) referenced.add(key);
+  for (const manifest of history) for (const key of keysOf(manifest)) referenced.add(key);
   if (target.remote && history.length > 0) return referenced;
   const cutoff = Date.now() / 1000 - RECENT_UPLOAD_SECONDS;
   const present = new Set<string>();

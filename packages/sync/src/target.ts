@@ -30,4 +30,6 @@ export interface KvTarget {
   deleteMany(keys: string[]): Promise<void>;
   /** Releases anything the target holds open. */
   close(): Promise<void>;
+  /** The R2 bucket opened beside the namespace, when a sync asked for one (`r2` option). */
+  readonly bucket?: KvTarget;
 }

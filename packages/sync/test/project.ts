@@ -62,6 +62,36 @@ export async function readLocalKv(
   }
 }
 
+/** Reads every object of the project's local R2 bucket, as `wrangler dev` would see it. */
+export async function readLocalBucket(
+  project: Project,
+  binding = "BUCKET",
+): Promise<Map<string, Uint8Array>> {
+  const proxy = await getPlatformProxy<Record<string, BucketLike>>({
+    configPath: project.config,
+    persist: { path: join(project.root, ".wrangler", "state", "v3") },
+    envFiles: [],
+    remoteBindings: false,
+  });
+  try {
+    const bucket = proxy.env[binding]!;
+    const out = new Map<string, Uint8Array>();
+    const { objects } = await bucket.list({});
+    for (const { key } of objects) {
+      const object = await bucket.get(key);
+      out.set(key, new Uint8Array(await object!.arrayBuffer()));
+    }
+    return out;
+  } finally {
+    await proxy.dispose();
+  }
+}
+
+interface BucketLike {
+  list(options: object): Promise<{ objects: { key: string }[] }>;
+  get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
+}
+
 interface KvLike {
   get(key: string, type: "arrayBuffer"): Promise<ArrayBuffer | null>;
   list(options: {

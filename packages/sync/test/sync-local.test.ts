@@ -4,6 +4,7 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import {
   createAssetHandler,
+  FLAG_BUCKET,
   getAsset,
   loadManifest,
   partKeys,
@@ -11,7 +12,7 @@ import {
   type ManifestStorage,
 } from "@kv-assets/runtime";
 import { hashBytes, latestManifestKey, pruneAssets, syncAssets } from "../src/index.js";
-import { makeProject, memoryLogger, readLocalKv } from "./project.js";
+import { makeProject, memoryLogger, readLocalBucket, readLocalKv } from "./project.js";
 
 const css = "body { color: rebeccapurple; }\n".repeat(100);
 
@@ -152,6 +153,65 @@ describe("syncAssets to local KV", () => {
     for (const hash of second.manifest.shards!) expect(kv.has(hash)).toBe(true);
     const dropped = first.manifest.shards!.filter((h) => !second.manifest.shards!.includes(h));
     for (const hash of dropped) expect(kv.has(hash)).toBe(false);
+  });
+
+  it("puts large files whole in local R2 and the rest in KV, and prunes R2 too", async () => {
+    const video = new Uint8Array(5000).map((_, i) => i % 251);
+    const project = await makeProject(
+      { "index.html": "<h1>home</h1>", "video.bin": video },
+      {
+        kv_namespaces: [{ binding: "ASSETS", id: "0f2ac74b498b48028cb68387c421e279" }],
+        r2_buckets: [{ binding: "BUCKET", bucket_name: "site-files" }],
+      },
+    );
+    const sync = () =>
+      syncAssets({
+        dir: project.dist,
+        cwd: project.root,
+        r2: { binding: "BUCKET", minSize: 1000 },
+        logger: memoryLogger(),
+      });
+    const first = await sync();
+    const videoEntry = first.manifest.files["/video.bin"]!;
+    expect(videoEntry[4] & FLAG_BUCKET).toBe(FLAG_BUCKET);
+    expect(first.manifest.files["/index.html"]![4] & FLAG_BUCKET).toBe(0);
+
+    const bucket = await readLocalBucket(project);
+    expect([...bucket.keys()]).toEqual([videoEntry[0]]);
+    expect(bucket.get(videoEntry[0])).toEqual(video);
+    const kv = await readLocalKv(project);
+    expect(kv.has(videoEntry[0])).toBe(false);
+
+    const again = await sync();
+    expect(again.stats.uploadedKeys).toBe(2);
+
+    await project.write(
+      "video.bin",
+      video.map((b) => 255 - b),
+    );
+    const third = await sync();
+    await pruneAssets({
+      cwd: project.root,
+      r2: { binding: "BUCKET" },
+      keep: 1,
+      graceSeconds: 0,
+      logger: memoryLogger(),
+    });
+    const pruned = await readLocalBucket(project);
+    expect([...pruned.keys()]).toEqual([third.manifest.files["/video.bin"]![0]]);
+  });
+
+  it("refuses the r2 option for a remote sync, saying what to do", async () => {
+    const project = await makeProject({ "a.txt": "a" });
+    await expect(
+      syncAssets({
+        dir: project.dist,
+        cwd: project.root,
+        remote: true,
+        r2: { binding: "BUCKET" },
+        logger: memoryLogger(),
+      }),
+    ).rejects.toThrow(/the r2 option writes to local R2 state only/);
   });
 
   it("uses the namespace wrangler dev uses: preview_id first", async () => {

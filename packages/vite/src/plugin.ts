@@ -20,6 +20,8 @@ export interface KvAssetsOptions extends Pick<
   | "precompress"
   | "persistTo"
   | "keep"
+  | "r2"
+  | "shardSize"
 > {
   /**
    * Worker entry to build into `dist/worker/index.js` with the manifest compiled in. Leave it out
