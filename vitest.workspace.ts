@@ -4,4 +4,5 @@ export default [
   "packages/sync/vitest.config.ts",
   "packages/vite/vitest.config.ts",
   "playground/vitest.config.ts",
+  "bench/vitest.config.ts",
 ];

@@ -13,19 +13,25 @@ export function withEdgeCache(
   origin: string,
   waitUntil: (promise: Promise<unknown>) => void,
 ): AssetStorage {
-  return {
-    async get(key, options) {
-      const cacheKey = `${origin}/__kv-assets/${encodeURIComponent(key)}`;
-      const hit = await cache.match(cacheKey).catch(() => undefined);
-      if (hit?.body) return hit.body;
-      const stream = await storage.get(key, options);
-      if (!stream) return null;
-      const [forClient, forCache] = stream.tee();
-      const stored = new Response(forCache, {
-        headers: { "Cache-Control": "public, max-age=31536000, immutable" },
-      });
-      waitUntil(cache.put(cacheKey, stored).catch(() => {}));
-      return forClient;
-    },
-  };
+  const headers = { "Cache-Control": "public, max-age=31536000, immutable" };
+  async function get(
+    key: string,
+    options: { type: "stream" | "arrayBuffer"; cacheTtl?: number },
+  ): Promise<ReadableStream | ArrayBuffer | null> {
+    const cacheKey = `${origin}/__kv-assets/${encodeURIComponent(key)}`;
+    const hit = await cache.match(cacheKey).catch(() => undefined);
+    if (hit?.body) return options.type === "arrayBuffer" ? hit.arrayBuffer() : hit.body;
+    if (options.type === "arrayBuffer") {
+      const buffer = await storage.get(key, { ...options, type: "arrayBuffer" });
+      if (!buffer) return null;
+      waitUntil(cache.put(cacheKey, new Response(buffer.slice(0), { headers })).catch(() => {}));
+      return buffer;
+    }
+    const stream = await storage.get(key, { ...options, type: "stream" });
+    if (!stream) return null;
+    const [forClient, forCache] = stream.tee();
+    waitUntil(cache.put(cacheKey, new Response(forCache, { headers })).catch(() => {}));
+    return forClient;
+  }
+  return { get: get as AssetStorage["get"] };
 }

@@ -48,3 +48,4 @@ export { createPullThrough } from "./pull-through.js";
 export type { PullThroughOptions, PullThroughStorage } from "./pull-through.js";
 export { r2Storage } from "./r2.js";
 export type { BucketLike } from "./r2.js";
+export { BUFFERED_BODY_LIMIT } from "./storage.js";

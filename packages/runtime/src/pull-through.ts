@@ -201,7 +201,7 @@ export function createPullThrough(options: PullThroughOptions): AssetHandler {
       opened = true;
       const length = range ? range.end - range.start + 1 : metadata.size;
       return {
-        stream: range ? slice([stream], range.start, length) : withLength(stream, length),
+        body: range ? slice([stream], range.start, length) : withLength(stream, length),
         length,
       };
     });

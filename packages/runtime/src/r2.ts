@@ -8,7 +8,7 @@ export interface BucketLike {
   get(
     key: string,
     options?: { range?: { offset: number; length: number } },
-  ): Promise<{ body: ReadableStream } | null>;
+  ): Promise<{ body: ReadableStream; arrayBuffer(): Promise<ArrayBuffer> } | null>;
 }
 
 /**
@@ -17,11 +17,16 @@ export interface BucketLike {
  * directly, so only the requested bytes leave the bucket.
  */
 export function r2Storage(bucket: BucketLike): AssetStorage {
+  async function get(
+    key: string,
+    options: { type: "stream" | "arrayBuffer" },
+  ): Promise<ReadableStream | ArrayBuffer | null> {
+    const object = await bucket.get(key);
+    if (!object) return null;
+    return options.type === "arrayBuffer" ? object.arrayBuffer() : object.body;
+  }
   return {
-    async get(key) {
-      const object = await bucket.get(key);
-      return object?.body ?? null;
-    },
+    get: get as AssetStorage["get"],
     async getRange(key: string, range: ByteRange) {
       const object = await bucket.get(key, {
         range: { offset: range.start, length: range.end - range.start + 1 },

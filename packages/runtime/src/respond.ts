@@ -81,7 +81,7 @@ export async function respond(
   if (request.method === "HEAD") return new Response(null, init);
   const body = await open(range);
   if ("missing" in body) return body;
-  return new Response(body.stream, init);
+  return new Response(body.body, init);
 }
 
 /** The Range header when ranges apply: a GET of the identity body of a file that was found. */

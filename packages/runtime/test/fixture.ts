@@ -101,7 +101,7 @@ export function counting(kv: KVNamespace): AssetStorage & ManifestStorage & { re
   const reads: string[] = [];
   return {
     reads,
-    get(key: string, options: { type: "stream" | "text"; cacheTtl?: number }) {
+    get(key: string, options: { type: "stream" | "arrayBuffer" | "text"; cacheTtl?: number }) {
       reads.push(key);
       return kv.get(key, options as { type: "stream" }) as Promise<never>;
     },

@@ -1,6 +1,11 @@
 import { env, SELF } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
-import { serveAsset, type AssetManifest, type ServeAssetOptions } from "../src/index.js";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  serveAsset,
+  type AssetManifest,
+  type AssetStorage,
+  type ServeAssetOptions,
+} from "../src/index.js";
 import { counting, LAST_MODIFIED, seed, toBytes } from "./fixture.js";
 
 const LAST_MODIFIED_HTTP = "Tue, 02 Jan 2024 03:04:05 GMT";
@@ -423,12 +428,26 @@ describe("storage inconsistency", () => {
 
   it("answers 503 when storage throws", async () => {
     const failing = {
-      get(): Promise<ReadableStream | null> {
-        return Promise.reject(new Error("KV GET failed: 500"));
-      },
-    };
+      get: () => Promise.reject(new Error("KV GET failed: 500")),
+    } as AssetStorage;
     const response = await serveAsset(get("/"), manifest, failing);
     expect(response?.status).toBe(503);
+  });
+
+  it("answers 503 when the stored value's size differs from the manifest's", async () => {
+    const key = `${manifest.prefix}${manifest.files["/a file.txt"]![0]}`;
+    await env.ASSETS.put(key, "spaces and more");
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const { response } = await serve(get("/a%20file.txt"));
+      expect(response?.status).toBe(503);
+      expect(String(error.mock.calls[0]?.[0])).toMatch(
+        /the value is 15 bytes, the manifest says 6/,
+      );
+    } finally {
+      error.mockRestore();
+      await env.ASSETS.put(key, "spaces");
+    }
   });
 
   it("answers 503 when one part of a chunked value is missing", async () => {

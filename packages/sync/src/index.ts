@@ -15,6 +15,9 @@ export type { KvBinding } from "./wrangler-config.js";
 export {
   createManifest,
   manifestKeys,
+  bucketKeys,
+  shardManifest,
+  parseManifestRecord,
   latestManifestKey,
   historyKey,
   historyPrefix,

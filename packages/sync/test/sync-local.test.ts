@@ -323,9 +323,10 @@ function text(bytes: Uint8Array | undefined): string {
 /** Storage over a snapshot of local KV, shaped like the KV binding a Worker gets. */
 function mapStorage(kv: Map<string, Uint8Array>): AssetStorage & ManifestStorage {
   return {
-    async get(key: string, options: { type: "text" | "stream" }) {
+    async get(key: string, options: { type: "text" | "stream" | "arrayBuffer" }) {
       const value = kv.get(key);
       if (value === undefined) return null;
+      if (options.type === "arrayBuffer") return value.slice().buffer;
       return options.type === "text" ? text(value) : new Response(value).body;
     },
   } as AssetStorage & ManifestStorage;

@@ -1,0 +1,250 @@
+// Shared pieces of the benchmarks: the smoke switch, generated sites and markdown tables.
+import { cpus, totalmem } from "node:os";
+import { connect } from "node:net";
+
+/** `--smoke`: a tiny run that only proves the benchmark still works (npm test runs it). */
+export const smoke = process.argv.includes("--smoke");
+
+/** A file of a generated site: its URL path and size in bytes. */
+export interface GeneratedFile {
+  path: string;
+  size: number;
+}
+
+/**
+ * A site of `count` files with a realistic mix: mostly small pages, scripts and styles, some
+ * images, and one file in a thousand over 1 MiB. The same `count` always gives the same site.
+ */
+export function generateSite(count: number): GeneratedFile[] {
+  const random = seeded(count);
+  const files: GeneratedFile[] = [];
+  const kinds = [
+    { share: 0.45, dir: "docs", ext: "html", min: 800, max: 12_000 },
+    { share: 0.2, dir: "assets", ext: "js", min: 400, max: 30_000 },
+    { share: 0.1, dir: "assets", ext: "css", min: 300, max: 8_000 },
+    { share: 0.2, dir: "images", ext: "png", min: 2_000, max: 120_000 },
+    { share: 0.05, dir: "data", ext: "json", min: 200, max: 4_000 },
+  ];
+  for (let i = 0; i < count; i++) {
+    if (i % 1000 === 999) {
+      files.push({
+        path: `/media/video-${i}.mp4`,
+        size: 1024 * 1024 + Math.floor(random() * 512 * 1024),
+      });
+      continue;
+    }
+    let pick = random();
+    const kind = kinds.find((k) => (pick -= k.share) < 0) ?? kinds[0]!;
+    const size = Math.floor(kind.min + (kind.max - kind.min) * random() ** 2);
+    const section = `s${i % 97}`;
+    const name =
+      kind.dir === "assets"
+        ? `chunk-${i}-${Math.floor(random() * 1e8)
+            .toString(36)
+            .padStart(6, "x")}`
+        : `page-${i}`;
+    files.push({ path: `/${kind.dir}/${section}/${name}.${kind.ext}`, size });
+  }
+  return files;
+}
+
+/** Bytes of a generated file: deterministic, and compressible the way text is. */
+export function contentOf(file: GeneratedFile, version = 0): Uint8Array {
+  const bytes = new Uint8Array(file.size);
+  const seed = `${file.path}#${version} `;
+  for (let i = 0; i < bytes.length; i++) {
+    bytes[i] = i % 61 < seed.length ? seed.charCodeAt(i % 61) : 97 + ((i * 7 + seed.length) % 26);
+  }
+  return bytes;
+}
+
+/** A markdown table. */
+export function table(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const widths = head.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? "").length)));
+  const line = (r: string[]): string =>
+    `| ${r.map((cell, c) => cell.padEnd(widths[c] as number)).join(" | ")} |`;
+  return [line(head), line(widths.map((w) => "-".repeat(w))), ...cells.slice(1).map(line)].join(
+    "\n",
+  );
+}
+
+/** A one-line description of this machine, for RESULTS.md. */
+export function machine(): string {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  return `${cpus().length} × ${cpu.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+export function ratio(a: number, b: number): string {
+  return b === 0 ? "n/a" : `${(a / b).toFixed(2)}×`;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
+
+/** What a load run measured. */
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/**
+ * Sends the same request over `connections` keep-alive HTTP/1.1 connections for `seconds`, each
+ * sending the next request once the previous answer is fully read, after an uncounted warm-up of
+ * a quarter of that time. A small client of its own on raw sockets: it frames HEAD, 304 and
+ * chunked answers correctly without reconnecting, and costs little CPU beside the server.
+ */
+export async function load(
+  url: string,
+  {
+    method = "GET",
+    headers = {},
+    connections = 8,
+    seconds = 5,
+  }: { method?: string; headers?: Record<string, string>; connections?: number; seconds?: number },
+): Promise<LoadResult> {
+  const target = new URL(url);
+  const request = Buffer.from(
+    `${method} ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n` +
+      Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join("") +
+      "\r\n",
+  );
+  const sockets = await Promise.all(
+    Array.from({ length: connections }, () => openConnection(target, request, method === "HEAD")),
+  );
+  const run = async (ms: number, latencies: number[] | null): Promise<number> => {
+    const end = performance.now() + ms;
+    const errors = await Promise.all(
+      sockets.map(async (socket) => {
+        let failed = 0;
+        while (performance.now() < end) {
+          const started = performance.now();
+          if (!(await socket.exchange())) failed += 1;
+          latencies?.push(performance.now() - started);
+        }
+        return failed;
+      }),
+    );
+    return errors.reduce((a, b) => a + b, 0);
+  };
+  await run(seconds * 250, null);
+  const latencies: number[] = [];
+  const started = performance.now();
+  const errors = await run(seconds * 1000, latencies);
+  const elapsed = (performance.now() - started) / 1000;
+  for (const socket of sockets) socket.close();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors };
+}
+
+interface Connection {
+  /** Sends the request and resolves once the whole answer is read: true for a 2xx/3xx/4xx. */
+  exchange(): Promise<boolean>;
+  close(): void;
+}
+
+async function openConnection(target: URL, request: Buffer, head: boolean): Promise<Connection> {
+  const socket = connect(Number(target.port), target.hostname);
+  socket.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  let pending: Buffer = Buffer.alloc(0);
+  let done: ((ok: boolean) => void) | null = null;
+  // Parser state of the answer being read.
+  let stage: "head" | "length" | "chunk-size" | "chunk-data" | "chunk-end" | "trailer" = "head";
+  let remaining = 0;
+  let ok = true;
+
+  const finish = (): void => {
+    stage = "head";
+    const resolve = done;
+    done = null;
+    resolve?.(ok);
+  };
+  socket.on("data", (data: Buffer) => {
+    pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
+    let offset = 0;
+    for (;;) {
+      if (stage === "head") {
+        const end = pending.indexOf("\r\n\r\n", offset);
+        if (end === -1) break;
+        const text = pending.toString("latin1", offset, end).toLowerCase();
+        offset = end + 4;
+        const status = Number(text.slice(9, 12));
+        ok = status >= 200 && status < 500;
+        const length = /\r\ncontent-length: *(\d+)/.exec(text);
+        if (head || status === 304 || status === 204) {
+          finish();
+        } else if (/\r\ntransfer-encoding: *chunked/.test(text)) {
+          stage = "chunk-size";
+        } else {
+          remaining = length ? Number(length[1]) : 0;
+          stage = "length";
+          if (remaining === 0) finish();
+        }
+      } else if (stage === "length") {
+        const take = Math.min(remaining, pending.length - offset);
+        offset += take;
+        remaining -= take;
+        if (remaining > 0) break;
+        finish();
+      } else if (stage === "chunk-size") {
+        const end = pending.indexOf("\r\n", offset);
+        if (end === -1) break;
+        remaining = parseInt(pending.toString("latin1", offset, end), 16);
+        offset = end + 2;
+        stage = remaining === 0 ? "trailer" : "chunk-data";
+      } else if (stage === "chunk-data") {
+        const take = Math.min(remaining, pending.length - offset);
+        offset += take;
+        remaining -= take;
+        if (remaining > 0) break;
+        stage = "chunk-end";
+      } else if (stage === "chunk-end") {
+        if (pending.length - offset < 2) break;
+        offset += 2;
+        stage = "chunk-size";
+      } else {
+        const end = pending.indexOf("\r\n", offset);
+        if (end === -1) break;
+        const empty = end === offset;
+        offset = end + 2;
+        if (empty) finish();
+      }
+      if (offset >= pending.length) break;
+    }
+    pending = offset >= pending.length ? Buffer.alloc(0) : pending.subarray(offset);
+  });
+  socket.on("error", () => done?.(false));
+  return {
+    exchange() {
+      return new Promise<boolean>((resolve) => {
+        done = resolve;
+        socket.write(request);
+      });
+    },
+    close() {
+      socket.destroy();
+    },
+  };
+}

@@ -1,0 +1,283 @@
+// npm run bench:runtime — the same files in the same local KV, served in workerd by four Workers
+// (kv-assets, @cloudflare/kv-asset-handler, Hono's serveStatic, and a bare KV.get floor), each
+// loaded in turn by the same load generator on loopback with the same concurrency and duration.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import type { AssetManifest } from "@kv-assets/runtime";
+import { hashBytes, syncAssets, type KvTarget } from "@kv-assets/sync";
+import { load, machine, ratio, smoke, table } from "./lib.js";
+
+const CONNECTIONS = 8;
+const SECONDS = smoke ? 0.5 : 5;
+const WORKERS = ["kv-assets", "kv-asset-handler", "hono", "floor"] as const;
+type WorkerName = (typeof WORKERS)[number];
+const ENTRY: Record<WorkerName, string> = {
+  "kv-assets": "ours.ts",
+  "kv-asset-handler": "kv-asset-handler.ts",
+  hono: "hono.ts",
+  floor: "floor.ts",
+};
+
+const dir = mkdtempSync(join(tmpdir(), "kv-assets-bench-runtime-"));
+const files = siteFiles();
+const kvPersist = join(dir, "kv");
+
+// Load every file once into the two layouts: content-addressed (kv-assets and the floor) and
+// Workers Sites keys with the hash in the name (kv-asset-handler and Hono).
+const seeding = new Miniflare({
+  modules: true,
+  script: "export default { fetch() { return new Response(null) } }",
+  kvNamespaces: { ASSETS: "assets", STATIC: "static" },
+  kvPersist,
+});
+const assets = await seeding.getKVNamespace("ASSETS");
+const staticKv = await seeding.getKVNamespace("STATIC");
+const { manifest } = await syncAssets({
+  files,
+  target: miniflareTarget(assets),
+  logger: { info() {}, warn() {} },
+});
+const siteManifest: Record<string, string> = {};
+for (const [path, bytes] of Object.entries(files)) {
+  const name = path.slice(1);
+  const dot = name.lastIndexOf(".");
+  const hash = (await hashBytes(bytes)).slice(0, 10);
+  const key = dot > 0 ? `${name.slice(0, dot)}.${hash}${name.slice(dot)}` : `${name}.${hash}`;
+  siteManifest[name] = key;
+  await staticKv.put(key, bytes);
+}
+const keys = Object.fromEntries(
+  Object.entries(manifest.files).map(([path, [hash]]) => [path, manifest.prefix + hash]),
+);
+await seeding.dispose();
+
+const SMALL = "/index.html";
+const LARGE = "/media/one-mib.bin";
+interface Row {
+  name: string;
+  path: string;
+  method?: string;
+  headers?: (etag: string | null) => Record<string, string> | null;
+  expect: number;
+}
+const rows: Row[] = [
+  { name: "small file 200", path: SMALL, expect: 200 },
+  { name: "1 MiB file 200", path: LARGE, expect: 200 },
+  {
+    name: "304 revalidation",
+    path: SMALL,
+    headers: (etag) => (etag ? { "If-None-Match": etag } : null),
+    expect: 304,
+  },
+  { name: "HEAD", path: SMALL, method: "HEAD", expect: 200 },
+  { name: "range", path: LARGE, headers: () => ({ Range: "bytes=1000-1999" }), expect: 206 },
+  { name: "miss", path: "/no-such-file.html", expect: 404 },
+];
+
+type Result = {
+  status: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  reads: number;
+  errors: number;
+  length: string;
+};
+const results = new Map<string, Result | string>();
+
+for (const worker of WORKERS) {
+  const scriptPath = join(dir, `${worker}.js`);
+  await build({
+    entryPoints: [join(import.meta.dirname, "workers", ENTRY[worker])],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    outfile: scriptPath,
+    logLevel: "error",
+  });
+  const mf = new Miniflare({
+    modules: true,
+    modulesRoot: dir,
+    scriptPath,
+    compatibilityDate: "2026-02-01",
+    kvNamespaces: { ASSETS: "assets", STATIC: "static" },
+    kvPersist,
+    bindings: { MANIFEST: manifest as never, SITE_MANIFEST: siteManifest, KEYS: keys },
+    port: 0,
+  });
+  const url = await mf.ready;
+  const etag = (await fetch(new URL(SMALL, url))).headers.get("ETag");
+  for (const row of rows) {
+    const headers = row.headers ? row.headers(etag) : {};
+    if (headers === null) {
+      results.set(`${worker}|${row.name}`, "no ETag");
+      continue;
+    }
+    const probe = await fetch(new URL(row.path, url), { method: row.method ?? "GET", headers });
+    await probe.arrayBuffer();
+    await fetch(new URL("/__reads", url)).then((r) => r.text());
+    const counted = await fetch(new URL(row.path, url), { method: row.method ?? "GET", headers });
+    await counted.arrayBuffer();
+    const reads = Number(await fetch(new URL("/__reads", url)).then((r) => r.text()));
+    if (probe.status !== row.expect) {
+      results.set(`${worker}|${row.name}`, `answers ${probe.status}`);
+      continue;
+    }
+    const run = await load(new URL(row.path, url).href, {
+      method: row.method,
+      headers,
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+    });
+    const length =
+      probe.status === 304 || probe.status === 404
+        ? ""
+        : probe.headers.has("Content-Length")
+          ? "yes"
+          : "no";
+    results.set(`${worker}|${row.name}`, { status: probe.status, reads, length, ...run });
+  }
+  await mf.dispose();
+}
+
+console.log(`runtime benchmark on ${machine()}${smoke ? " (smoke run)" : ""}`);
+console.log(
+  `${CONNECTIONS} keep-alive connections, ${SECONDS} s per row after a warm-up, one workerd (Miniflare) per Worker on loopback\n`,
+);
+console.log(
+  table(
+    [
+      "request",
+      "worker",
+      "status",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "KV reads/req",
+      "Content-Length",
+      "errors",
+    ],
+    rows.flatMap((row) =>
+      WORKERS.map((worker) => {
+        const r = results.get(`${worker}|${row.name}`);
+        return typeof r === "string" || r === undefined
+          ? [row.name, worker, r ?? "-", "-", "-", "-", "-", "-", "-"]
+          : [
+              row.name,
+              worker,
+              r.status,
+              Math.round(r.rps),
+              r.p50.toFixed(1),
+              r.p99.toFixed(1),
+              r.reads,
+              r.length,
+              r.errors,
+            ];
+      }),
+    ),
+  ),
+);
+
+const rps = (worker: WorkerName, row: string): number => {
+  const r = results.get(`${worker}|${row}`);
+  return typeof r === "object" ? r.rps : NaN;
+};
+console.log("\nratios (req/s):\n");
+console.log(
+  table(
+    ["comparison", "ratio", "target"],
+    [
+      [
+        "kv-assets / floor, small 200",
+        ratio(rps("kv-assets", "small file 200"), rps("floor", "small file 200")),
+        "≥ 0.90×",
+      ],
+      [
+        "kv-assets / floor, 1 MiB 200",
+        ratio(rps("kv-assets", "1 MiB file 200"), rps("floor", "1 MiB file 200")),
+        "≥ 0.90×",
+      ],
+      [
+        "kv-assets 304 / kv-assets small 200",
+        ratio(rps("kv-assets", "304 revalidation"), rps("kv-assets", "small file 200")),
+        "≥ 2×",
+      ],
+      [
+        "kv-assets HEAD / kv-assets small 200",
+        ratio(rps("kv-assets", "HEAD"), rps("kv-assets", "small file 200")),
+        "≥ 2×",
+      ],
+      ...rows.flatMap((row) =>
+        (["kv-asset-handler", "hono"] as const).map((other) => [
+          `kv-assets / ${other}, ${row.name}`,
+          typeof results.get(`${other}|${row.name}`) === "object"
+            ? ratio(rps("kv-assets", row.name), rps(other, row.name))
+            : `${other}: ${String(results.get(`${other}|${row.name}`))}`,
+          "> 1×",
+        ]),
+      ),
+    ],
+  ),
+);
+
+/** The generated set (small, medium, large), plus the playground's built files when present. */
+function siteFiles(): Record<string, Uint8Array> {
+  const text = (size: number, seed: string): Uint8Array =>
+    new TextEncoder().encode(seed.repeat(Math.ceil(size / seed.length)).slice(0, size));
+  const out: Record<string, Uint8Array> = {
+    "/index.html": text(2 * 1024, "<p>kv-assets benchmark page</p>\n"),
+    "/assets/app-medium.js": text(100 * 1024, "export const value = Math.random();\n"),
+    "/media/one-mib.bin": new Uint8Array(1024 * 1024).map((_, i) => (i * 31) % 251),
+  };
+  const playground = join(import.meta.dirname, "..", "playground", "dist", "client");
+  if (existsSync(playground)) {
+    for (const file of walk(playground)) {
+      if (statSync(file).size > 1024 * 1024) continue;
+      out[`/${relative(playground, file).split("\\").join("/")}`] ??= readFileSync(file);
+    }
+  }
+  return out;
+}
+
+function walk(folder: string): string[] {
+  return readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? walk(join(folder, entry.name)) : [join(folder, entry.name)],
+  );
+}
+
+/** The sync engine's target over a Miniflare KV namespace. */
+function miniflareTarget(kv: Awaited<ReturnType<Miniflare["getKVNamespace"]>>): KvTarget {
+  return {
+    remote: false,
+    description: "Miniflare KV",
+    async list(prefix) {
+      const out = [];
+      let cursor: string | undefined;
+      do {
+        const page = await kv.list({ prefix, cursor });
+        out.push(...page.keys.map((k) => ({ name: k.name, metadata: k.metadata })));
+        cursor = page.list_complete ? undefined : page.cursor;
+      } while (cursor);
+      return out;
+    },
+    getText: (key) => kv.get(key, "text"),
+    async putMany(entries) {
+      for (const entry of entries) {
+        const value =
+          typeof entry.value === "string" ? entry.value : new Uint8Array(entry.value).buffer;
+        await kv.put(entry.key, value, { metadata: entry.metadata });
+      }
+    },
+    async deleteMany(names) {
+      for (const name of names) await kv.delete(name);
+    },
+    async close() {},
+  };
+}
+
+export type { AssetManifest };

@@ -1,0 +1,309 @@
+// npm run bench:sync — cold, warm and one-file-changed syncs of generated sites against local KV,
+// beside `wrangler kv bulk put --local` of the same files; requests and bytes against the emulated
+// remote API beside the Workers Sites upload algorithm; peak memory; hashing throughput.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import Cloudflare from "cloudflare";
+import { hashBytes, syncAssets, type SyncOptions } from "@kv-assets/sync";
+import { startKvApiEmulator } from "../packages/sync/test/kv-api-emulator.js";
+import {
+  contentOf,
+  generateSite,
+  machine,
+  ratio,
+  smoke,
+  table,
+  type GeneratedFile,
+} from "./lib.js";
+
+const counts = smoke
+  ? [100]
+  : (process.env.BENCH_SYNC_COUNTS ?? "1000,10000,50000").split(",").map(Number);
+const wranglerBin = join(
+  import.meta.dirname,
+  "..",
+  "node_modules",
+  "wrangler",
+  "bin",
+  "wrangler.js",
+);
+const quiet = { info() {}, warn() {} };
+const local: (string | number)[][] = [];
+const remote: (string | number)[][] = [];
+const hashing: (string | number)[][] = [];
+
+for (const count of counts) {
+  const root = mkdtempSync(join(tmpdir(), `kv-assets-bench-sync-${count}-`));
+  const dist = join(root, "dist");
+  const site = generateSite(count);
+  let totalBytes = 0;
+  for (const file of site) {
+    const path = join(dist, file.path);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, contentOf(file));
+    totalBytes += file.size;
+  }
+  writeFileSync(
+    join(root, "wrangler.jsonc"),
+    JSON.stringify({
+      name: "bench",
+      compatibility_date: "2026-02-01",
+      kv_namespaces: [{ binding: "ASSETS", id: "fedcba9876543210fedcba9876543210" }],
+    }),
+  );
+  const options: SyncOptions = { dir: dist, cwd: root, precompress: false, logger: quiet };
+  const changed = site.find((f) => f.path.endsWith(".html")) as GeneratedFile;
+  const change = (version: number) =>
+    writeFileSync(join(dist, changed.path), contentOf(changed, version));
+
+  // Local KV: ours (cold, warm, one changed) and wrangler kv bulk put --local of the same files.
+  const cold = await measured(() => syncAssets(options));
+  const warm = await measured(() => syncAssets(options));
+  change(1);
+  const one = await measured(() => syncAssets(options));
+  const bulk = await wranglerBulkPut(root, site, dist);
+  local.push(
+    [
+      count.toLocaleString("en"),
+      "cold",
+      seconds(cold.ms),
+      mib(cold.peak),
+      seconds(bulk),
+      ratio(bulk, cold.ms),
+    ],
+    [
+      count.toLocaleString("en"),
+      "warm (no change)",
+      seconds(warm.ms),
+      mib(warm.peak),
+      seconds(bulk),
+      ratio(bulk, warm.ms),
+    ],
+    [
+      count.toLocaleString("en"),
+      "one file changed",
+      seconds(one.ms),
+      mib(one.peak),
+      seconds(bulk),
+      ratio(bulk, one.ms),
+    ],
+  );
+
+  // Remote: requests and bytes against the emulated API.
+  const api = await startKvApiEmulator();
+  const remoteOptions: SyncOptions = {
+    ...options,
+    remote: true,
+    remoteOptions: {
+      apiToken: api.token,
+      accountId: api.accountId,
+      namespaceId: api.namespaceId,
+      baseURL: api.baseURL,
+    },
+  };
+  const traffic = async (run: () => Promise<unknown>) => {
+    const before = api.requests.length;
+    await run();
+    const requests = api.requests.slice(before);
+    return { requests: requests.length, bytes: requests.reduce((n, r) => n + r.bytes, 0) };
+  };
+  change(0);
+  const remoteCold = await traffic(() => syncAssets(remoteOptions));
+  const remoteWarm = await traffic(() => syncAssets(remoteOptions));
+  change(2);
+  const remoteOne = await traffic(() => syncAssets(remoteOptions));
+  await api.close();
+
+  const sitesApi = await startKvApiEmulator();
+  const sitesTraffic = async (run: () => Promise<unknown>) => {
+    const before = sitesApi.requests.length;
+    await run();
+    const requests = sitesApi.requests.slice(before);
+    return { requests: requests.length, bytes: requests.reduce((n, r) => n + r.bytes, 0) };
+  };
+  change(0);
+  const sitesCold = await sitesTraffic(() => workersSitesUpload(sitesApi, dist, site));
+  const sitesWarm = await sitesTraffic(() => workersSitesUpload(sitesApi, dist, site));
+  change(2);
+  const sitesOne = await sitesTraffic(() => workersSitesUpload(sitesApi, dist, site));
+  await sitesApi.close();
+  const c = count.toLocaleString("en");
+  remote.push(
+    [
+      c,
+      "cold",
+      remoteCold.requests,
+      mib(remoteCold.bytes),
+      sitesCold.requests,
+      mib(sitesCold.bytes),
+    ],
+    [
+      c,
+      "warm (no change)",
+      remoteWarm.requests,
+      mib(remoteWarm.bytes),
+      sitesWarm.requests,
+      mib(sitesWarm.bytes),
+    ],
+    [
+      c,
+      "one file changed",
+      remoteOne.requests,
+      mib(remoteOne.bytes),
+      sitesOne.requests,
+      mib(sitesOne.bytes),
+    ],
+  );
+
+  // Hashing throughput: reading every file, against reading and hashing it.
+  const paths = site.map((f) => join(dist, f.path));
+  const readOnly = await timed(async () => {
+    for (const path of paths) await readFile(path);
+  });
+  const readHash = await timed(async () => {
+    for (const path of paths) await hashBytes(await readFile(path));
+  });
+  hashing.push([
+    c,
+    mib(totalBytes),
+    `${(totalBytes / 2 ** 20 / (readOnly / 1000)).toFixed(0)} MiB/s`,
+    `${(totalBytes / 2 ** 20 / (readHash / 1000)).toFixed(0)} MiB/s`,
+    ratio(readHash, readOnly),
+  ]);
+}
+
+console.log(
+  `sync benchmark on ${machine()}${smoke ? " (smoke run)" : ""}; precompression off in every run\n`,
+);
+console.log("local KV (wrangler's local state):\n");
+console.log(
+  table(
+    [
+      "files",
+      "sync",
+      "kv-assets s",
+      "peak RSS growth",
+      "wrangler kv bulk put --local s",
+      "speed-up",
+    ],
+    local,
+  ),
+);
+console.log("\nremote KV API (emulated), requests and request bytes:\n");
+console.log(
+  table(
+    [
+      "files",
+      "sync",
+      "kv-assets requests",
+      "kv-assets bytes",
+      "Workers Sites requests",
+      "Workers Sites bytes",
+    ],
+    remote,
+  ),
+);
+console.log("\nhashing (xxh64, xxhash-wasm) over the site's files:\n");
+console.log(table(["files", "site size", "read only", "read + xxh64", "cost of hashing"], hashing));
+
+/** Runs `run`, sampling resident memory, and reports its time and peak growth. */
+async function measured(run: () => Promise<unknown>): Promise<{ ms: number; peak: number }> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const base = process.memoryUsage().rss;
+  let peak = base;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+  const started = performance.now();
+  await run();
+  const ms = performance.now() - started;
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  return { ms, peak: peak - base };
+}
+
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return performance.now() - started;
+}
+
+/** `wrangler kv bulk put --local` of every file under content-addressed keys, timed. */
+async function wranglerBulkPut(root: string, site: GeneratedFile[], dist: string): Promise<number> {
+  const entries = await Promise.all(
+    site.map(async (file) => {
+      const bytes = readFileSync(join(dist, file.path));
+      return {
+        key: `bulk/${await hashBytes(bytes)}`,
+        value: bytes.toString("base64"),
+        base64: true,
+      };
+    }),
+  );
+  const json = join(root, "bulk.json");
+  writeFileSync(json, JSON.stringify(entries));
+  return timed(async () =>
+    execFileSync(
+      process.execPath,
+      [
+        wranglerBin,
+        "kv",
+        "bulk",
+        "put",
+        json,
+        "--binding",
+        "ASSETS",
+        "--local",
+        "--persist-to",
+        join(root, "wrangler-state"),
+      ],
+      {
+        cwd: root,
+        stdio: "pipe",
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true" },
+      },
+    ),
+  );
+}
+
+/** The Workers Sites upload: list every key, then write what is missing, 1,000 pairs per request. */
+async function workersSitesUpload(
+  api: Awaited<ReturnType<typeof startKvApiEmulator>>,
+  dist: string,
+  site: GeneratedFile[],
+): Promise<void> {
+  const client = new Cloudflare({ apiToken: api.token, baseURL: api.baseURL, maxRetries: 0 });
+  const existing = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await client.kv.namespaces.keys.list(api.namespaceId, {
+      account_id: api.accountId,
+      limit: 1000,
+      ...(cursor ? { cursor } : {}),
+    });
+    for (const key of page.result) existing.add(key.name);
+    cursor =
+      (page as unknown as { result_info?: { cursor?: string } }).result_info?.cursor || undefined;
+  } while (cursor);
+  const missing: { key: string; value: string; base64: boolean }[] = [];
+  for (const file of site) {
+    const bytes = readFileSync(join(dist, file.path));
+    const key = `${file.path.slice(1)}.${(await hashBytes(bytes)).slice(0, 10)}`;
+    if (!existing.has(key)) missing.push({ key, value: bytes.toString("base64"), base64: true });
+  }
+  for (let i = 0; i < missing.length; i += 1000) {
+    await client.kv.namespaces.bulkUpdate(api.namespaceId, {
+      account_id: api.accountId,
+      body: missing.slice(i, i + 1000),
+    });
+  }
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(2);
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}

@@ -1,0 +1,19 @@
+// kv-assets: createAssetHandler over the manifest the sync produced.
+import { createAssetHandler, type AssetManifest } from "@kv-assets/runtime";
+import { counted, readsEndpoint } from "./count.js";
+
+interface Env {
+  ASSETS: KVNamespace;
+  MANIFEST: AssetManifest;
+}
+
+let handler: ReturnType<typeof createAssetHandler> | undefined;
+
+export default {
+  async fetch(request, env) {
+    const reads = readsEndpoint(request);
+    if (reads) return reads;
+    handler ??= createAssetHandler(env.MANIFEST, counted(env.ASSETS));
+    return (await handler(request)) ?? new Response("Not found", { status: 404 });
+  },
+} satisfies ExportedHandler<Env>;
