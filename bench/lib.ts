@@ -115,7 +115,15 @@ export async function load(
     headers = {},
     connections = 8,
     seconds = 5,
-  }: { method?: string; headers?: Record<string, string>; connections?: number; seconds?: number },
+    expect = 200,
+  }: {
+    method?: string;
+    headers?: Record<string, string>;
+    connections?: number;
+    seconds?: number;
+    /** The status every answer must have; any other counts as an error. */
+    expect?: number;
+  },
 ): Promise<LoadResult> {
   const target = new URL(url);
   const request = Buffer.from(
@@ -126,7 +134,9 @@ export async function load(
       "\r\n",
   );
   const sockets = await Promise.all(
-    Array.from({ length: connections }, () => openConnection(target, request, method === "HEAD")),
+    Array.from({ length: connections }, () =>
+      openConnection(target, request, method === "HEAD", expect),
+    ),
   );
   const run = async (ms: number, latencies: number[] | null): Promise<number> => {
     const end = performance.now() + ms;
@@ -156,12 +166,17 @@ export async function load(
 }
 
 interface Connection {
-  /** Sends the request and resolves once the whole answer is read: true for a 2xx/3xx/4xx. */
+  /** Sends the request and resolves once the whole answer is read: true when it had the expected status. */
   exchange(): Promise<boolean>;
   close(): void;
 }
 
-async function openConnection(target: URL, request: Buffer, head: boolean): Promise<Connection> {
+async function openConnection(
+  target: URL,
+  request: Buffer,
+  head: boolean,
+  expect: number,
+): Promise<Connection> {
   const socket = connect(Number(target.port), target.hostname);
   socket.setNoDelay(true);
   await new Promise<void>((resolve, reject) => {
@@ -191,7 +206,7 @@ async function openConnection(target: URL, request: Buffer, head: boolean): Prom
         const text = pending.toString("latin1", offset, end).toLowerCase();
         offset = end + 4;
         const status = Number(text.slice(9, 12));
-        ok = status >= 200 && status < 500;
+        ok = status === expect;
         const length = /\r\ncontent-length: *(\d+)/.exec(text);
         if (head || status === 304 || status === 204) {
           finish();

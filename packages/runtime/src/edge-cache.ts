@@ -1,9 +1,11 @@
 // An optional Cache API layer in front of storage for whole bodies, keyed by content-addressed key.
 
+import type { ByteRange } from "./range.js";
 import type { AssetStorage } from "./storage.js";
 
 /**
- * Wraps `storage` so whole bodies are read from `cache` first and written to it on a miss.
+ * Wraps `storage` so bodies and ranges of them are read from `cache` first, and whole bodies are
+ * written to it on a miss.
  * Keys are content-addressed, so a cached body never goes stale. `origin` keeps the cache key on
  * the zone that serves the request, which is where the Cache API stores anything.
  */
@@ -33,5 +35,22 @@ export function withEdgeCache(
     waitUntil(cache.put(cacheKey, new Response(forCache, { headers })).catch(() => {}));
     return forClient;
   }
-  return { get: get as AssetStorage["get"] };
+  // The Cache API answers a Range itself (206 from the stored body); on a miss the whole value is
+  // read once, cached, and sliced.
+  async function getRange(key: string, range: ByteRange): Promise<ReadableStream | null> {
+    const cacheKey = `${origin}/__kv-assets/${encodeURIComponent(key)}`;
+    const ranged = new Request(cacheKey, {
+      headers: { Range: `bytes=${range.start}-${range.end}` },
+    });
+    const hit = await cache.match(ranged).catch(() => undefined);
+    if (hit?.status === 206 && hit.body) return hit.body;
+    await hit?.body?.cancel();
+    // Storage that reads ranges itself (R2) is asked for just the range, never the whole object.
+    if (storage.getRange) return storage.getRange(key, range);
+    const buffer = (await get(key, { type: "arrayBuffer" })) as ArrayBuffer | null;
+    return buffer
+      ? (new Response(buffer.slice(range.start, range.end + 1)).body as ReadableStream)
+      : null;
+  }
+  return { get: get as AssetStorage["get"], getRange };
 }

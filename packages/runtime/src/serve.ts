@@ -184,7 +184,7 @@ export function createAssetHandler(
     let response;
     try {
       response = await respond(request, representation, (range) =>
-        openBody(range ? store : source, selected.key, selected.size, chunk, range, cacheTtl),
+        openBody(source, selected.key, selected.size, chunk, range, cacheTtl),
       );
     } catch (error) {
       console.error(

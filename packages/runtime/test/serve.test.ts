@@ -476,6 +476,21 @@ describe("edgeCache", () => {
     expect(second.reads).toEqual([]);
   });
 
+  it("answers a range from the Cache API once the body is cached", async () => {
+    const waits: Promise<unknown>[] = [];
+    const options: ServeAssetOptions = { edgeCache: true, waitUntil: (p) => waits.push(p) };
+    const first = await serve(get("/big.bin", { Range: "bytes=5-9" }), options);
+    expect(first.response?.status).toBe(206);
+    expect(await bytes(first.response)).toEqual(big.slice(5, 10));
+    await Promise.all(waits);
+    const second = await serve(get("/big.bin", { Range: "bytes=100-109" }), options);
+    expect(second.response?.status).toBe(206);
+    expect(second.response?.headers.get("Content-Range")).toBe("bytes 100-109/300");
+    expect(await bytes(second.response)).toEqual(big.slice(100, 110));
+    expect(first.reads).toHaveLength(1);
+    expect(second.reads).toEqual([]);
+  });
+
   it("throws at setup when edgeCache is on without waitUntil", () => {
     expect(() => serveAsset(get("/"), manifest, env.ASSETS, { edgeCache: true })).toThrow(
       /waitUntil/,

@@ -11,7 +11,14 @@ import {
   manifestKeys,
   parseManifestRecord,
 } from "./manifest.js";
-import { openTarget, resolvePrefix, type SyncLogger, type SyncOptions } from "./sync.js";
+import {
+  openTarget,
+  RECENT_UPLOAD_SECONDS,
+  resolvePrefix,
+  type SyncLogger,
+  type SyncOptions,
+} from "./sync.js";
+import { activeLocks, PRUNE_DEADLINE_MS, releaseLock, takeLock, type Lock } from "./locks.js";
 
 /** Options of {@link pruneAssets}; where to connect is given as for a sync. */
 export interface PruneOptions extends Pick<
@@ -59,6 +66,10 @@ export interface PruneResult {
   dryRun: boolean;
 }
 
+async function runningSyncs(target: KvTarget, prefix: string, own: Lock): Promise<Lock[]> {
+  return (await activeLocks(target, prefix, own)).filter((lock) => lock.kind === "sync");
+}
+
 /** Parses a manifest record or a sharded pointer, or stops the prune naming the record. */
 function parseRecord(name: string, text: string): AssetManifest | ManifestIndex {
   try {
@@ -85,10 +96,21 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
     fail(`keep must be a whole number of at least 1 (got ${keep})`);
 
   const target = options.target ?? (await openTarget(options));
+  let lock: Lock | undefined;
   try {
+    // Announce this prune before looking for syncs: a sync that starts later waits for it, and one
+    // already running makes it keep every manifest's keys.
+    lock = dryRun ? undefined : await takeLock(target, prefix, "prune");
+    const syncs = lock ? await runningSyncs(target, prefix, lock) : [];
+    const careful = syncs.length > 0;
+    if (careful) {
+      logger.info(
+        `[kv-assets] a sync of ${JSON.stringify(prefix)} is running (since ${new Date(syncs[0]!.started).toISOString()}); keeping the keys of every manifest and every history record`,
+      );
+    }
     const history = (await target.list(historyPrefix(prefix))).map((k) => k.name).sort();
-    const kept = history.slice(-keep);
-    const dropped = history.slice(0, -keep);
+    const kept = careful ? history : history.slice(-keep);
+    const dropped = careful ? [] : history.slice(0, -keep);
     const latest = await target.getText(latestManifestKey(prefix));
     const records: { name: string; text: string | null }[] = kept.map((name) => ({
       name,
@@ -131,7 +153,9 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
       return { deleted: [], deletedManifests: [], referenced: 0, dryRun };
     }
 
-    const cutoff = Date.now() / 1000 - graceSeconds;
+    // A running sync also trusts keys it listed as uploaded recently, so spare at least those.
+    const cutoff =
+      Date.now() / 1000 - (careful ? Math.max(graceSeconds, RECENT_UPLOAD_SECONDS) : graceSeconds);
     const unreferenced = async (store: KvTarget, keep: Set<string>): Promise<string[]> =>
       (await store.list(prefix))
         .filter((key) => isContentKey(prefix, key.name) && !keep.has(key.name))
@@ -144,7 +168,22 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
     const bucket = options.r2 ? target.bucket : undefined;
     const deletedInBucket = bucket ? await unreferenced(bucket, inBucket) : [];
 
-    if (!dryRun) {
+    if (lock) {
+      // Delete only if no sync started meanwhile (it may have decided to reuse any of these keys),
+      // and only before the deadline after which a sync stops waiting for this prune.
+      const known = new Set(syncs.map((l) => l.key));
+      const started = (await runningSyncs(target, prefix, lock)).filter((l) => !known.has(l.key));
+      if (started.length > 0) {
+        logger.warn(
+          `[kv-assets] a sync of ${JSON.stringify(prefix)} started while pruning; deleted nothing, run prune again once it has finished`,
+        );
+        return { deleted: [], deletedManifests: [], referenced: referenced.size, dryRun };
+      }
+      if (Date.now() - lock.started > PRUNE_DEADLINE_MS) {
+        fail(
+          `prune took longer than ${PRUNE_DEADLINE_MS / 60000} minutes before deleting; deleted nothing, run it again`,
+        );
+      }
       await target.deleteMany(deleted);
       await bucket?.deleteMany(deletedInBucket);
       await target.deleteMany(dropped);
@@ -156,6 +195,7 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
     );
     return { deleted, deletedManifests: dropped, referenced: referenced.size, dryRun };
   } finally {
+    if (lock) await releaseLock(target, lock);
     if (!options.target) await target.close();
   }
 }

@@ -7,6 +7,7 @@ import { hashBytes } from "./hash.js";
 import { openLocalKv } from "./kv-local.js";
 import { openRemoteKv, type RemoteKvOptions } from "./kv-remote.js";
 import { eachLimited } from "./limit.js";
+import { releaseLock, takeLock, waitForPrunes, type Lock } from "./locks.js";
 import {
   createManifest,
   filesByHash,
@@ -147,7 +148,7 @@ export interface SyncResult {
 }
 
 /** Keys uploaded less than this long ago count as present even when no manifest references them yet. */
-const RECENT_UPLOAD_SECONDS = 30 * 60;
+export const RECENT_UPLOAD_SECONDS = 30 * 60;
 
 /**
  * Publishes a folder (or in-memory files) to KV: uploads every body storage does not have yet,
@@ -179,7 +180,15 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
   const memory = options.files !== undefined ? fromMemory(options.files) : undefined;
 
   const target = options.target ?? (await openTarget(options));
+  let lock: Lock | undefined;
   try {
+    // Announce this sync before reading what it may trust, and let a running prune finish first.
+    lock = await takeLock(target, prefix, "sync");
+    await waitForPrunes(target, prefix, lock, (prunes) =>
+      logger.info(
+        `[kv-assets] waiting for a prune of ${JSON.stringify(prefix)} that started ${new Date(prunes[0]!.started).toISOString()} to finish`,
+      ),
+    );
     const sources = memory ?? fromFolder(await scanDirectory(options.dir as string, options));
     if (sources.skipped.some((s) => s.reason === "secret")) {
       const names = sources.skipped.filter((s) => s.reason === "secret").map((s) => s.path);
@@ -326,6 +335,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     );
     return { manifest, stats };
   } finally {
+    if (lock) await releaseLock(target, lock);
     if (!options.target) await target.close();
   }
 }

@@ -14,6 +14,8 @@ export type Fault =
 export interface StoredValue {
   value: Buffer;
   metadata?: unknown;
+  /** When it was written (ms), for the lagging key list. */
+  written?: number;
 }
 
 export interface KvApiEmulator {
@@ -30,6 +32,11 @@ export interface KvApiEmulator {
   faults: (Fault & { match?: RegExp })[];
   /** Answer every bulk write with this fault until cleared (an outage longer than retries). */
   persistentFault?: Fault;
+  /**
+   * Make the key list lag writes by this many ms, as KV's eventually consistent listing does: keys
+   * written more recently are not listed yet, and keys deleted more recently are still listed.
+   */
+  listLagMs: number;
   close(): Promise<void>;
 }
 
@@ -46,6 +53,7 @@ export async function startKvApiEmulator(): Promise<KvApiEmulator> {
   const store = new Map<string, StoredValue>();
   const requests: KvApiEmulator["requests"] = [];
   const faults: KvApiEmulator["faults"] = [];
+  const deleted = new Map<string, StoredValue>();
   const base = `/accounts/${accountId}/storage/kv/namespaces/${namespaceId}`;
 
   const emulator = {} as KvApiEmulator;
@@ -123,7 +131,7 @@ export async function startKvApiEmulator(): Promise<KvApiEmulator> {
           unsuccessful.push(pair.key);
           continue;
         }
-        store.set(pair.key, { value, metadata: pair.metadata });
+        store.set(pair.key, { value, metadata: pair.metadata, written: Date.now() });
       }
       return send(
         200,
@@ -137,7 +145,11 @@ export async function startKvApiEmulator(): Promise<KvApiEmulator> {
     if (req.method === "POST" && rest === "/bulk/delete") {
       const keys = JSON.parse(body.toString("utf8")) as string[];
       if (keys.length > MAX_BULK_KEYS) return send(400, envelopeError(10026, "too many keys"));
-      for (const key of keys) store.delete(key);
+      for (const key of keys) {
+        const stored = store.get(key);
+        if (stored) deleted.set(key, { ...stored, written: Date.now() });
+        store.delete(key);
+      }
       return send(200, envelope({ successful_key_count: keys.length, unsuccessful_keys: [] }));
     }
 
@@ -149,11 +161,16 @@ export async function startKvApiEmulator(): Promise<KvApiEmulator> {
       const after = url.searchParams.get("cursor")
         ? Buffer.from(url.searchParams.get("cursor")!, "base64url").toString()
         : "";
-      const names = [...store.keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
+      // What the list sees: the store as it was listLagMs ago.
+      const seen = Date.now() - emulator.listLagMs;
+      const visible = new Map<string, StoredValue>();
+      for (const [key, value] of deleted) if ((value.written ?? 0) > seen) visible.set(key, value);
+      for (const [key, value] of store) if ((value.written ?? 0) <= seen) visible.set(key, value);
+      const names = [...visible.keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
       const page = names.slice(0, limit);
       const more = names.length > limit;
       const result = page.map((name) => {
-        const metadata = store.get(name)?.metadata;
+        const metadata = visible.get(name)?.metadata;
         return metadata === undefined ? { name } : { name, metadata };
       });
       const cursor = more ? Buffer.from(page[page.length - 1]!).toString("base64url") : "";
@@ -183,6 +200,7 @@ export async function startKvApiEmulator(): Promise<KvApiEmulator> {
     store,
     requests,
     faults,
+    listLagMs: 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

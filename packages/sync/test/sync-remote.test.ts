@@ -57,7 +57,8 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
     assertComplete(manifestKeys(manifest));
     expect(api.store.has("manifest")).toBe(true);
     expect([...api.store.keys()].filter((k) => k.startsWith("manifests/"))).toHaveLength(1);
-    expect(bulkWrites()).toBe(3);
+    // the sync lock, the content, the history record, the pointer
+    expect(bulkWrites()).toBe(4);
     expect(api.store.get(Object.values(manifest.files)[0]![0])?.metadata).toMatchObject({
       t: expect.any(Number),
     });
@@ -68,12 +69,16 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
     api.requests.length = 0;
     const { stats } = await syncAssets(remote());
     expect(stats.newFiles).toBe(0);
-    // list history, read 1 record, write history record, write pointer
+    // take the sync lock, list locks, list history, read 1 record, write history record, write
+    // pointer, release the lock
     expect(api.requests.map((r) => `${r.method} ${r.path.split("/").slice(-1)[0]}`)).toEqual([
+      "PUT bulk",
+      "GET keys",
       "GET keys",
       expect.stringMatching(/^GET /),
       "PUT bulk",
       "PUT bulk",
+      "POST delete",
     ]);
   });
 
@@ -84,7 +89,8 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
     const { manifest } = await syncAssets(remote({ dir: undefined, files }));
     assertComplete(manifestKeys(manifest));
     const writes = api.requests.filter((r) => r.method === "PUT" && r.path.endsWith("/bulk"));
-    expect(writes).toHaveLength(2 + 2);
+    // the lock, two content requests, the manifest shards, the history record and the pointer
+    expect(writes).toHaveLength(1 + 2 + 1 + 2);
   });
 
   it("pages through a key list with cursors", async () => {
@@ -129,6 +135,7 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
   });
 
   it("fails with one clear message when errors outlive the retries, publishes no manifest, and resumes", async () => {
+    api.faults.push({ delayMs: 0, match: /\/bulk$/ }); // the sync lock goes through
     api.persistentFault = { status: 500 };
     const options = remote({ remoteOptions: { maxRetries: 1 } as never });
     await expect(syncAssets(options)).rejects.toThrow(
