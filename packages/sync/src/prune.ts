@@ -1,6 +1,7 @@
 // pruneAssets: deletes content no recent deploy references, and the history records past `keep`.
 import type { AssetManifest, ManifestIndex } from "@kv-assets/runtime";
 import { describeError, fail } from "./errors.js";
+import { journalPrefix } from "./journal.js";
 import type { KvTarget } from "./target.js";
 import {
   bucketKeys,
@@ -183,6 +184,11 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
         fail(
           `prune took longer than ${PRUNE_DEADLINE_MS / 60000} minutes before deleting; deleted nothing, run it again`,
         );
+      }
+      // A resuming sync trusts the keys its journal lists; drop the journal before what it names.
+      if (!careful) {
+        const journal = (await target.list(journalPrefix(prefix))).map((k) => k.name);
+        await target.deleteMany(journal);
       }
       await target.deleteMany(deleted);
       await bucket?.deleteMany(deletedInBucket);

@@ -6,6 +6,7 @@ import { describeError, fail } from "./errors.js";
 import { hashBytes } from "./hash.js";
 import { openLocalKv } from "./kv-local.js";
 import { openRemoteKv, type RemoteKvOptions } from "./kv-remote.js";
+import { journalKey, readJournal } from "./journal.js";
 import { eachLimited } from "./limit.js";
 import { releaseLock, takeLock, waitForPrunes, type Lock } from "./locks.js";
 import {
@@ -197,6 +198,12 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     const history = await readHistory(target, prefix, keep, logger);
     const known = filesByHash(history[0]);
     const present = await presentKeys(target, prefix, history, manifestKeys);
+    // Remotely, keys a sync that was interrupted had confirmed are in the journal; trust them too.
+    const journal = target.remote
+      ? await readJournal(target, prefix, RECENT_UPLOAD_SECONDS * 1000)
+      : { keys: new Set<string>(), records: [] };
+    for (const key of journal.keys) present.add(key);
+    const journaled: string[] = [];
     const bucket = options.r2 ? target.bucket : undefined;
     if (options.r2 && !bucket)
       fail(`the target ${target.description} has no R2 bucket for the r2 option`);
@@ -240,7 +247,16 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       const batch = queue;
       queue = [];
       queued = 0;
-      if (batch.length > 0) writing = writing.then(() => target.putMany(batch));
+      if (batch.length > 0) {
+        writing = writing.then(async () => {
+          await target.putMany(batch);
+          if (!target.remote) return;
+          const key = journalKey(prefix, started, journaled.length);
+          journaled.push(key);
+          const keys = JSON.stringify(batch.map((entry) => entry.key));
+          await target.putMany([{ key, value: keys, metadata }]);
+        });
+      }
       return writing;
     };
 
@@ -319,6 +335,9 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     }
     await target.putMany([{ key: historyKey(prefix, started), value: json }]);
     await target.putMany([{ key: latestManifestKey(prefix), value: pointer ?? json }]);
+    // The manifest now names what the journal recorded; a failure here only leaves records that age out.
+    const spent = [...journal.records, ...journaled];
+    if (spent.length > 0) await target.deleteMany(spent).catch(() => {});
 
     const stats = {
       files: synced.length,

@@ -57,8 +57,8 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
     assertComplete(manifestKeys(manifest));
     expect(api.store.has("manifest")).toBe(true);
     expect([...api.store.keys()].filter((k) => k.startsWith("manifests/"))).toHaveLength(1);
-    // the sync lock, the content, the history record, the pointer
-    expect(bulkWrites()).toBe(4);
+    // the sync lock, the content, its journal record, the history record, the pointer
+    expect(bulkWrites()).toBe(5);
     expect(api.store.get(Object.values(manifest.files)[0]![0])?.metadata).toMatchObject({
       t: expect.any(Number),
     });
@@ -69,13 +69,14 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
     api.requests.length = 0;
     const { stats } = await syncAssets(remote());
     expect(stats.newFiles).toBe(0);
-    // take the sync lock, list locks, list history, read 1 record, write history record, write
-    // pointer, release the lock
+    // take the sync lock, list locks, list history, read 1 record, list the upload journal, write
+    // history record, write pointer, release the lock
     expect(api.requests.map((r) => `${r.method} ${r.path.split("/").slice(-1)[0]}`)).toEqual([
       "PUT bulk",
       "GET keys",
       "GET keys",
       expect.stringMatching(/^GET /),
+      "GET keys",
       "PUT bulk",
       "PUT bulk",
       "POST delete",
@@ -89,8 +90,9 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
     const { manifest } = await syncAssets(remote({ dir: undefined, files }));
     assertComplete(manifestKeys(manifest));
     const writes = api.requests.filter((r) => r.method === "PUT" && r.path.endsWith("/bulk"));
-    // the lock, two content requests, the manifest shards, the history record and the pointer
-    expect(writes).toHaveLength(1 + 2 + 1 + 2);
+    // the lock, two content requests and their journal record, the manifest shards, the history
+    // record and the pointer
+    expect(writes).toHaveLength(1 + 2 + 1 + 1 + 2);
   });
 
   it("pages through a key list with cursors", async () => {
@@ -146,6 +148,23 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
     api.persistentFault = undefined;
     const { manifest } = await syncAssets(remote());
     assertComplete(manifestKeys(manifest));
+  });
+
+  it("resumes after an interrupted sync without uploading again what it had confirmed", async () => {
+    // One key per batch: the lock, then ten batches and their journal records go through.
+    for (let i = 0; i < 21; i++) api.faults.push({ delayMs: 0, match: /\/bulk$/ });
+    api.persistentFault = { status: 500 };
+    const options = remote({ batchBytes: 1, remoteOptions: { maxRetries: 0 } as never });
+    await expect(syncAssets({ ...options, precompress: false })).rejects.toThrow(
+      /failed after retries/,
+    );
+    expect(api.store.has("manifest")).toBe(false);
+
+    api.persistentFault = undefined;
+    const { manifest, stats } = await syncAssets(remote({ precompress: false }));
+    assertComplete(manifestKeys(manifest));
+    expect(stats.uploadedKeys - 2).toBe(30 - 10);
+    expect([...api.store.keys()].filter((k) => k.startsWith("uploads/"))).toEqual([]);
   });
 
   it("never shows the API token in an error", async () => {

@@ -1,0 +1,96 @@
+// The sync killed at random points (SIGKILL of the CLI in a child process) against the emulated
+// remote API: no manifest ever names a missing key, and a re-run finishes the job.
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hashBytes, latestManifestKey, manifestKeys, parseManifestRecord } from "../src/index.js";
+import { startKvApiEmulator, type KvApiEmulator } from "./kv-api-emulator.js";
+import { makeProject, type Project } from "./project.js";
+
+const cli = join(import.meta.dirname, "..", "dist", "cli.js");
+let api: KvApiEmulator;
+let project: Project;
+
+beforeEach(async () => {
+  api = await startKvApiEmulator();
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 40; i++) files[`page-${i}.html`] = `<p>page ${i}</p>`.repeat(200 + i);
+  project = await makeProject(files, {
+    account_id: api.accountId,
+    kv_namespaces: [{ binding: "ASSETS", id: api.namespaceId }],
+  });
+  // Every bulk write takes a while, so kills land before, during and between them.
+  api.persistentFault = { delayMs: 120 };
+});
+
+afterEach(async () => {
+  await api.close();
+});
+
+/** Runs `kv-assets sync --remote`, killing it after `killAfterMs` when given; resolves its exit code. */
+function runSync(killAfterMs?: number): Promise<number | null> {
+  const child = spawn(process.execPath, [cli, "sync", project.dist, "--remote"], {
+    cwd: project.root,
+    env: {
+      ...process.env,
+      CLOUDFLARE_API_TOKEN: api.token,
+      CLOUDFLARE_BASE_URL: api.baseURL,
+    },
+    stdio: "ignore",
+  });
+  if (killAfterMs !== undefined) setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+  return new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+}
+
+/** The published manifest, if any, names only keys that exist with the bytes their names hash to. */
+async function assertConsistent(): Promise<Set<string> | null> {
+  const pointer = api.store.get(latestManifestKey(""));
+  if (!pointer) return null;
+  let record = parseManifestRecord(pointer.value.toString("utf8"));
+  if (!("files" in record)) {
+    const history = api.store.get(`manifests/${String(record.created).padStart(15, "0")}`);
+    expect(history, "the history record of a sharded pointer").toBeDefined();
+    record = parseManifestRecord(history!.value.toString("utf8"));
+  }
+  if (!("files" in record)) throw new Error("history record is not a whole manifest");
+  const keys = manifestKeys(record);
+  for (const key of keys) {
+    const stored = api.store.get(key);
+    expect(stored, `the manifest names ${key}, which is missing`).toBeDefined();
+    expect(await hashBytes(stored!.value)).toBe(key.split(".")[0]);
+  }
+  return keys;
+}
+
+describe("a sync killed at random points", () => {
+  it("never leaves a manifest that names a missing key, and a re-run completes", async () => {
+    let seed = 7;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 8; round++) {
+      // Change some files each round, so every run has something new to upload.
+      for (let i = 0; i < 5; i++) {
+        const page = Math.floor(random() * 40);
+        await project.write(`page-${page}.html`, `<p>page ${page}, round ${round}</p>`.repeat(300));
+      }
+      const code = await runSync(30 + Math.floor(random() * 900));
+      expect([0, null]).toContain(code);
+      await assertConsistent();
+    }
+
+    api.requests.length = 0;
+    expect(await runSync()).toBe(0);
+    const keys = await assertConsistent();
+    expect(keys).not.toBeNull();
+    // The finished manifest names exactly the files on disk now.
+    const pointer = parseManifestRecord(
+      api.store.get(latestManifestKey(""))!.value.toString("utf8"),
+    );
+    expect("files" in pointer && Object.keys(pointer.files).length).toBe(40);
+
+    // Resuming does not upload again what is already there: a second run uploads no content.
+    api.requests.length = 0;
+    expect(await runSync()).toBe(0);
+    const uploaded = api.requests.filter((r) => r.method === "PUT" && r.path.endsWith("/bulk"));
+    expect(uploaded).toHaveLength(3); // the lock, the history record, the pointer
+  }, 120_000);
+});
