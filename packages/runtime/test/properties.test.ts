@@ -1,0 +1,324 @@
+// Property-based tests: random paths and header combinations never make serveAsset throw or lie.
+import { env } from "cloudflare:test";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  loadManifest,
+  serveAsset,
+  type AssetManifest,
+  type HtmlHandling,
+  type NotFoundHandling,
+} from "../src/index.js";
+import { counting, publish, seed, toBytes, type FixtureFile } from "./fixture.js";
+
+const big = new Uint8Array(700).map((_, i) => (i * 13) % 256);
+const files: Record<string, FixtureFile> = {
+  "/index.html": { body: "<h1>home</h1>", type: "text/html; charset=utf-8" },
+  "/about/index.html": { body: "<h1>about</h1>", type: "text/html; charset=utf-8" },
+  "/docs/guide.html": { body: "<p>guide</p>", type: "text/html; charset=utf-8" },
+  "/404.html": { body: "<p>not found</p>", type: "text/html; charset=utf-8" },
+  "/app.js": {
+    body: "console.log('app')".repeat(30),
+    type: "text/javascript; charset=utf-8",
+    variants: { br: "BR".repeat(20), gzip: "GZ".repeat(30) },
+  },
+  "/big.bin": { body: big, type: "application/octet-stream" },
+  "/café.txt": { body: "unicode" },
+  "/a b.txt": { body: "space" },
+  "/empty.txt": { body: "" },
+};
+let manifest: AssetManifest;
+let chunked: AssetManifest;
+const keys = new Set<string>();
+/** Identity bytes of each file by its ETag, to check what a 206 sent. */
+const byEtag = new Map<string, Uint8Array>();
+
+beforeAll(async () => {
+  manifest = await seed(env.ASSETS, files, { prefix: "prop/" });
+  chunked = await seed(
+    env.ASSETS,
+    { "/big.bin": files["/big.bin"]! },
+    { prefix: "prop-parts/", chunk: 100 },
+  );
+  for (const [file, entry] of Object.entries(manifest.files)) {
+    byEtag.set(`"${entry[0]}"`, toBytes(files[file]!.body));
+  }
+  byEtag.set(`"${chunked.files["/big.bin"]![0]}"`, big);
+  for (const m of [manifest, chunked]) {
+    for (const [hash, size, , , , variants] of Object.values(m.files)) {
+      keys.add(m.prefix + hash);
+      for (let i = 0; i * m.chunk < size; i++) keys.add(`${m.prefix}${hash}.${i}`);
+      for (const [, vhash] of variants ?? []) keys.add(m.prefix + vhash);
+    }
+  }
+});
+
+// Path segments: names that exist, dot segments, encoded separators, control bytes, unicode, junk.
+const segment = fc.oneof(
+  fc.constantFrom(
+    "index.html",
+    "about",
+    "docs",
+    "guide",
+    "guide.html",
+    "app.js",
+    "big.bin",
+    "404.html",
+  ),
+  fc.constantFrom(
+    "",
+    ".",
+    "..",
+    "%2e",
+    "%2E%2e",
+    "%2f",
+    "%5c",
+    "%00",
+    "%0d%0a",
+    "%",
+    "%zz",
+    "caf%C3%A9.txt",
+    "a%20b.txt",
+    "café.txt",
+    "__proto__",
+    "constructor",
+  ),
+  fc.string({ unit: "binary", maxLength: 12 }).map((s) => encodeURIComponent(s)),
+  fc
+    .uint8Array({ maxLength: 8 })
+    .map((bytes) => [...bytes].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("")),
+  fc.string({ unit: "grapheme", maxLength: 6 }),
+);
+const path = fc.oneof(
+  fc.constantFrom(
+    "/",
+    "/about",
+    "/about/",
+    "/docs/guide",
+    "/app.js",
+    "/big.bin",
+    "/caf%C3%A9.txt",
+    "/a%20b.txt",
+    "/empty.txt",
+  ),
+  fc.array(segment, { maxLength: 6 }).map((parts) => `/${parts.join("/")}`),
+  fc.constant(`/${"a".repeat(5000)}`),
+  fc.array(segment, { maxLength: 3 }).map((parts) => `//${parts.join("/")}`),
+);
+
+const token = fc.stringMatching(/^[!#-~]{0,24}$/); // printable ASCII without `"`, valid in a header
+const etagLike = fc.oneof(
+  token.map((t) => `"${t}"`),
+  token.map((t) => `W/"${t}"`),
+  fc.constant("*"),
+  token,
+);
+const date = fc.oneof(
+  fc
+    .date({ min: new Date(0), max: new Date(4102444800000), noInvalidDate: true })
+    .map((d) => d.toUTCString()),
+  fc.constant("Tue, 02 Jan 2024 03:04:05 GMT"),
+  token,
+);
+const rangeSpec = fc.oneof(
+  fc.tuple(fc.nat(1000), fc.nat(1000)).map(([a, b]) => `${a}-${b}`),
+  fc.nat(1000).map((a) => `${a}-`),
+  fc.nat(1000).map((n) => `-${n}`),
+  fc.constant("99999999999999999999-"),
+  fc.integer({ min: 700, max: 100000 }).map((a) => `${a}-`),
+  token,
+);
+const headers = fc.record(
+  {
+    "If-None-Match": fc.oneof(
+      etagLike,
+      fc.array(etagLike, { maxLength: 3 }).map((t) => t.join(", ")),
+    ),
+    "If-Match": etagLike,
+    "If-Modified-Since": date,
+    "If-Unmodified-Since": date,
+    Range: fc.oneof(
+      fc.array(rangeSpec, { minLength: 1, maxLength: 4 }).map((r) => `bytes=${r.join(",")}`),
+      token,
+    ),
+    "If-Range": fc.oneof(etagLike, date),
+    "Accept-Encoding": fc.oneof(
+      fc.constantFrom("br", "gzip", "br;q=0", "gzip;q=0.5, br;q=0.1", "*", "identity;q=0", "*;q=0"),
+      token,
+    ),
+    Accept: fc.constantFrom("text/html", "*/*", "image/png"),
+    "Sec-Fetch-Mode": fc.constantFrom("navigate", "cors", "no-cors"),
+  },
+  { requiredKeys: [] },
+);
+const options = fc.record({
+  htmlHandling: fc.constantFrom<HtmlHandling>(
+    "auto-trailing-slash",
+    "force-trailing-slash",
+    "drop-trailing-slash",
+    "none",
+  ),
+  notFoundHandling: fc.constantFrom<NotFoundHandling>(
+    "none",
+    "404-page",
+    "single-page-application",
+  ),
+});
+const method = fc.constantFrom("GET", "HEAD", "POST", "OPTIONS");
+
+/** Serves `request` and checks every promise the handler makes; returns the status (or null). */
+async function check(
+  request: Request,
+  using: AssetManifest,
+  o: { htmlHandling: HtmlHandling; notFoundHandling: NotFoundHandling },
+): Promise<number | null> {
+  const storage = counting(env.ASSETS);
+  const response = await serveAsset(request, using, storage, o);
+  // Only keys the manifest names are ever read.
+  for (const key of storage.reads) expect(keys.has(key), key).toBe(true);
+  if (response === null) return null;
+  expect([200, 206, 304, 307, 404, 412, 416]).toContain(response.status);
+  const body = new Uint8Array(await response.arrayBuffer());
+  const length = response.headers.get("Content-Length");
+  if (request.method === "HEAD" || [304, 307, 412].includes(response.status)) {
+    expect(body.byteLength).toBe(0);
+  } else {
+    expect(length).toBe(String(body.byteLength));
+  }
+  if (response.status === 206) {
+    const match = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.headers.get("Content-Range") ?? "");
+    expect(match).not.toBeNull();
+    const [start, end, size] = match!.slice(1).map(Number) as [number, number, number];
+    expect(end).toBeGreaterThanOrEqual(start);
+    expect(end).toBeLessThan(size);
+    if (request.method === "GET") {
+      expect(body.byteLength).toBe(end - start + 1);
+      const whole = byEtag.get(response.headers.get("ETag") ?? "");
+      expect(whole?.byteLength).toBe(size);
+      expect(body).toEqual(whole!.slice(start, end + 1));
+    }
+  }
+  if (response.status === 416) {
+    expect(response.headers.get("Content-Range")).toMatch(/^bytes \*\/\d+$/);
+  }
+  if (response.status === 307) {
+    const location = response.headers.get("Location") ?? "";
+    expect(location).toMatch(/^\/(?!\/)/);
+    expect(location).not.toMatch(/[\r\n\\]/);
+    expect(new URL(location, "https://site.example").origin).toBe("https://site.example");
+  }
+  return response.status;
+}
+
+describe("serveAsset over random requests", () => {
+  it("never throws, answers with an expected status and keeps its headers truthful", async () => {
+    const seen = new Set<number | null>();
+    await fc.assert(
+      fc.asyncProperty(path, headers, options, method, fc.boolean(), async (p, h, o, m, parts) => {
+        let request: Request;
+        try {
+          request = new Request(`https://site.example${p}`, { method: m, headers: h });
+        } catch {
+          return; // not a request a client could send
+        }
+        seen.add(await check(request, parts ? chunked : manifest, o));
+      }),
+      { numRuns: 600 },
+    );
+    // The runs reached the common kinds of answer, not only the easy ones.
+    for (const status of [null, 200, 304, 307, 404]) expect(seen).toContain(status);
+  });
+
+  it("answers random ranges of real files with a correct 206, 416 or whole 200", async () => {
+    const seen = new Set<number | null>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("/big.bin", "/app.js", "/empty.txt", "/a%20b.txt"),
+        fc.array(rangeSpec, { minLength: 1, maxLength: 3 }),
+        fc.option(fc.oneof(etagLike, date), { nil: undefined }),
+        fc.boolean(),
+        async (p, specs, ifRange, parts) => {
+          const h: Record<string, string> = { Range: `bytes=${specs.join(",")}` };
+          if (ifRange !== undefined) h["If-Range"] = ifRange;
+          const request = new Request(`https://site.example${p}`, { headers: h });
+          const o = { htmlHandling: "none", notFoundHandling: "none" } as const;
+          seen.add(await check(request, parts && p === "/big.bin" ? chunked : manifest, o));
+        },
+      ),
+      { numRuns: 400 },
+    );
+    for (const status of [200, 206, 416]) expect(seen).toContain(status);
+  });
+
+  it("serves the exact bytes of every file whatever the encoding negotiated", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...Object.keys(files)), async (file) => {
+        const response = await serveAsset(
+          new Request(`https://site.example${encodeURI(file)}`, {
+            headers: { "Accept-Encoding": "identity" },
+          }),
+          manifest,
+          env.ASSETS,
+          { htmlHandling: "none" },
+        );
+        expect(new Uint8Array(await response!.arrayBuffer())).toEqual(toBytes(files[file]!.body));
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
+describe("loadManifest over random records", () => {
+  it("never throws and returns null or a manifest under the project's own prefix", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+          fc.string(),
+          fc
+            .record({
+              v: fc.constant(1),
+              prefix: fc.string(),
+              chunk: fc.integer(),
+              types: fc.array(fc.string()),
+              times: fc.array(fc.integer()),
+              files: fc.dictionary(fc.string(), fc.jsonValue()),
+            })
+            .map((v) => JSON.stringify(v)),
+        ),
+        async (record) => {
+          await env.ASSETS.put("project/random/manifest", record);
+          const error = console.error;
+          console.error = () => {};
+          try {
+            const loaded = await loadManifest(env.ASSETS, { project: "random", ttl: 0 });
+            if (loaded !== null) expect(loaded.prefix).toBe("project/random/");
+          } finally {
+            console.error = error;
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("serves a published project whatever it is asked", async () => {
+    const site = await seed(
+      env.ASSETS,
+      { "/index.html": files["/index.html"]! },
+      { prefix: "project/prop/" },
+    );
+    await publish(env.ASSETS, site);
+    await fc.assert(
+      fc.asyncProperty(path, async (p) => {
+        const loaded = await loadManifest(env.ASSETS, { project: "prop" });
+        expect(loaded).not.toBeNull();
+        const storage = counting(env.ASSETS);
+        const response = await serveAsset(new Request(`https://t.example${p}`), loaded!, storage);
+        await response?.arrayBuffer();
+        for (const key of storage.reads) expect(key.startsWith("project/prop/")).toBe(true);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
