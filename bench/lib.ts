@@ -102,6 +102,15 @@ export interface LoadResult {
   errors: number;
 }
 
+/** One request of a load run, and the status its answer must have. */
+export interface LoadRequest {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  /** @default 200 */
+  expect?: number;
+}
+
 /**
  * Sends the same request over `connections` keep-alive HTTP/1.1 connections for `seconds`, each
  * sending the next request once the previous answer is fully read, after an uncounted warm-up of
@@ -126,57 +135,95 @@ export async function load(
   },
 ): Promise<LoadResult> {
   const target = new URL(url);
-  const request = Buffer.from(
-    `${method} ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n` +
-      Object.entries(headers)
+  const request = { method, path: target.pathname + target.search, headers, expect };
+  await loadMix(target.origin, [request], { connections, seconds: seconds / 4 }); // warm-up
+  return loadMix(target.origin, [request], { connections, seconds });
+}
+
+/**
+ * Sends `requests` in turn over `connections` keep-alive connections for `seconds`. With `rate`,
+ * requests leave at that steady total rate (per second) instead of as fast as answers come.
+ * Counts as an error any answer with another status than expected, and any failed connection.
+ */
+export async function loadMix(
+  origin: string,
+  requests: LoadRequest[],
+  { connections = 8, seconds = 5, rate }: { connections?: number; seconds?: number; rate?: number },
+): Promise<LoadResult & { requests: number; failures: Map<string, number> }> {
+  const target = new URL(origin);
+  const prepared = requests.map((r): Prepared => {
+    const method = r.method ?? "GET";
+    const head =
+      `${method} ${r.path} HTTP/1.1\r\nHost: ${target.host}\r\n` +
+      Object.entries(r.headers ?? {})
         .map(([name, value]) => `${name}: ${value}\r\n`)
         .join("") +
-      "\r\n",
-  );
+      "\r\n";
+    return {
+      bytes: Buffer.from(head),
+      head: method === "HEAD",
+      expect: r.expect ?? 200,
+      label: `${method} ${r.path}`,
+    };
+  });
   const sockets = await Promise.all(
-    Array.from({ length: connections }, () =>
-      openConnection(target, request, method === "HEAD", expect),
-    ),
+    Array.from({ length: connections }, () => openConnection(target)),
   );
-  const run = async (ms: number, latencies: number[] | null): Promise<number> => {
-    const end = performance.now() + ms;
-    const errors = await Promise.all(
-      sockets.map(async (socket) => {
-        let failed = 0;
-        while (performance.now() < end) {
-          const started = performance.now();
-          if (!(await socket.exchange())) failed += 1;
-          latencies?.push(performance.now() - started);
-        }
-        return failed;
-      }),
-    );
-    return errors.reduce((a, b) => a + b, 0);
-  };
-  await run(seconds * 250, null);
+  const interval = rate ? (1000 * connections) / rate : 0;
   const latencies: number[] = [];
+  const failures = new Map<string, number>();
   const started = performance.now();
-  const errors = await run(seconds * 1000, latencies);
+  const end = started + seconds * 1000;
+  await Promise.all(
+    sockets.map(async (socket, c) => {
+      let next = started + (interval * c) / connections;
+      for (let i = c; performance.now() < end; i++) {
+        if (interval > 0) {
+          const wait = next - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          next += interval;
+        }
+        const request = prepared[i % prepared.length] as Prepared;
+        const sent = performance.now();
+        const status = await socket.exchange(request);
+        latencies.push(performance.now() - sent);
+        if (status !== request.expect) {
+          const key = `${request.label} answered ${status ?? "nothing"} (expected ${request.expect})`;
+          failures.set(key, (failures.get(key) ?? 0) + 1);
+        }
+      }
+    }),
+  );
   const elapsed = (performance.now() - started) / 1000;
   for (const socket of sockets) socket.close();
   latencies.sort((a, b) => a - b);
   const at = (q: number): number =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors };
+  const errors = [...failures.values()].reduce((a, b) => a + b, 0);
+  return {
+    rps: latencies.length / elapsed,
+    p50: at(0.5),
+    p99: at(0.99),
+    errors,
+    requests: latencies.length,
+    failures,
+  };
+}
+
+interface Prepared {
+  bytes: Buffer;
+  head: boolean;
+  expect: number;
+  label: string;
 }
 
 interface Connection {
-  /** Sends the request and resolves once the whole answer is read: true when it had the expected status. */
-  exchange(): Promise<boolean>;
+  /** Sends the request and resolves with the answer's status once it is fully read (null on failure). */
+  exchange(request: Prepared): Promise<number | null>;
   close(): void;
 }
 
-async function openConnection(
-  target: URL,
-  request: Buffer,
-  head: boolean,
-  expect: number,
-): Promise<Connection> {
+async function openConnection(target: URL): Promise<Connection> {
   const socket = connect(Number(target.port), target.hostname);
   socket.setNoDelay(true);
   await new Promise<void>((resolve, reject) => {
@@ -184,17 +231,18 @@ async function openConnection(
     socket.once("error", reject);
   });
   let pending: Buffer = Buffer.alloc(0);
-  let done: ((ok: boolean) => void) | null = null;
+  let done: ((status: number | null) => void) | null = null;
+  let head = false;
   // Parser state of the answer being read.
   let stage: "head" | "length" | "chunk-size" | "chunk-data" | "chunk-end" | "trailer" = "head";
   let remaining = 0;
-  let ok = true;
+  let status: number | null = null;
 
   const finish = (): void => {
     stage = "head";
     const resolve = done;
     done = null;
-    resolve?.(ok);
+    resolve?.(status);
   };
   socket.on("data", (data: Buffer) => {
     pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
@@ -205,8 +253,7 @@ async function openConnection(
         if (end === -1) break;
         const text = pending.toString("latin1", offset, end).toLowerCase();
         offset = end + 4;
-        const status = Number(text.slice(9, 12));
-        ok = status === expect;
+        status = Number(text.slice(9, 12));
         const length = /\r\ncontent-length: *(\d+)/.exec(text);
         if (head || status === 304 || status === 204) {
           finish();
@@ -250,12 +297,14 @@ async function openConnection(
     }
     pending = offset >= pending.length ? Buffer.alloc(0) : pending.subarray(offset);
   });
-  socket.on("error", () => done?.(false));
+  socket.on("error", () => done?.(null));
+  socket.on("close", () => done?.(null));
   return {
-    exchange() {
-      return new Promise<boolean>((resolve) => {
+    exchange(request) {
+      return new Promise<number | null>((resolve) => {
         done = resolve;
-        socket.write(request);
+        head = request.head;
+        socket.write(request.bytes);
       });
     },
     close() {

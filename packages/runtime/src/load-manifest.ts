@@ -59,7 +59,8 @@ export async function loadManifest(
     return null;
   }
   const ttl = (options.ttl ?? 5) * 1000;
-  const cacheTtl = options.cacheTtl ?? 30;
+  // KV refuses a cacheTtl under 30 seconds; a smaller one is raised rather than failing requests.
+  const cacheTtl = Math.max(30, options.cacheTtl ?? 30);
   const cache = cacheFor(storage);
   const now = Date.now();
   const cached = cache.get(prefix);

@@ -84,6 +84,8 @@ export function createPullThrough(options: PullThroughOptions): AssetHandler {
   const originFetch = options.fetch ?? ((request: Request) => fetch(request));
   if (!(Number.isInteger(expirationTtl) && expirationTtl >= 60))
     fail(`expirationTtl must be a whole number of seconds, at least 60 (got ${expirationTtl})`);
+  if (!(cacheTtl >= 30))
+    fail(`cacheTtl must be at least 30 seconds, KV's minimum (got ${cacheTtl})`);
   if (!(maxSize >= 0 && maxSize <= KV_VALUE_LIMIT))
     fail(`maxSize must be between 0 and ${KV_VALUE_LIMIT} bytes (got ${maxSize})`);
 

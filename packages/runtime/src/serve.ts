@@ -88,6 +88,11 @@ export function createAssetHandler(
       "[kv-assets] edgeCache needs waitUntil; pass { waitUntil: (p) => ctx.waitUntil(p) }",
     );
   }
+  if (!(cacheTtl >= 30)) {
+    throw new Error(
+      `[kv-assets] cacheTtl must be at least 30 seconds, KV's minimum (got ${cacheTtl})`,
+    );
+  }
   const edgeCache = wantsEdgeCache && typeof caches !== "undefined";
   const bucket = options.bucket;
   const catalog = catalogOf(manifest);

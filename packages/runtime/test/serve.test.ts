@@ -491,6 +491,12 @@ describe("edgeCache", () => {
     expect(second.reads).toEqual([]);
   });
 
+  it("throws at setup when cacheTtl is under KV's minimum of 30 seconds", () => {
+    expect(() => serveAsset(get("/"), manifest, env.ASSETS, { cacheTtl: 0 })).toThrow(
+      /cacheTtl must be at least 30 seconds, KV's minimum \(got 0\)/,
+    );
+  });
+
   it("throws at setup when edgeCache is on without waitUntil", () => {
     expect(() => serveAsset(get("/"), manifest, env.ASSETS, { edgeCache: true })).toThrow(
       /waitUntil/,
