@@ -24,6 +24,7 @@ const ENTRY: Record<WorkerName, string> = {
   floor: "floor.ts",
 };
 
+const seenWorkerd = new Set<number>();
 const dir = mkdtempSync(join(tmpdir(), "kv-assets-bench-runtime-"));
 const files = siteFiles();
 const kvPersist = join(dir, "kv");
@@ -50,7 +51,7 @@ for (const [path, bytes] of Object.entries(files)) {
   const hash = (await hashBytes(bytes)).slice(0, 10);
   const key = dot > 0 ? `${name.slice(0, dot)}.${hash}${name.slice(dot)}` : `${name}.${hash}`;
   siteManifest[name] = key;
-  await staticKv.put(key, bytes);
+  await staticKv.put(key, new Uint8Array(bytes).buffer);
 }
 const keys = Object.fromEntries(
   Object.entries(manifest.files).map(([path, [hash]]) => [path, manifest.prefix + hash]),
@@ -93,7 +94,10 @@ const results = new Map<string, Result | string>();
 
 // Every Worker runs in its own workerd at once; rows are measured in rounds that take the Workers
 // in turn, and the median round is reported, so a noisy moment does not favour one of them.
-const servers = new Map<WorkerName, { mf: Miniflare; url: URL; etag: string | null }>();
+const servers = new Map<
+  WorkerName,
+  { mf: Miniflare; url: URL; etag: string | null; pid: number | null; rssStart: number | null }
+>();
 for (const worker of WORKERS) {
   const scriptPath = join(dir, `${worker}.js`);
   await build({
@@ -119,7 +123,8 @@ for (const worker of WORKERS) {
   const url = await mf.ready;
   // The load generator sends no Accept-Encoding, so neither do the probes: same representation.
   const first = await fetch(new URL(SMALL, url), { headers: IDENTITY, redirect: "manual" });
-  servers.set(worker, { mf, url, etag: first.headers.get("ETag") });
+  const pid = newWorkerd();
+  servers.set(worker, { mf, url, etag: first.headers.get("ETag"), pid, rssStart: rssOf(pid) });
 }
 
 for (const row of rows) {
@@ -183,6 +188,12 @@ for (const row of rows) {
     Object.assign(entry, mid, { errors: list.reduce((n, r) => n + r.errors, 0) });
   }
 }
+const memory = WORKERS.map((worker) => {
+  const { pid, rssStart } = servers.get(worker)!;
+  const rssEnd = rssOf(pid);
+  const mib = (n: number | null): string => (n === null ? "n/a" : (n / 2 ** 20).toFixed(1));
+  return [worker, mib(rssStart), mib(rssEnd), rssStart && rssEnd ? mib(rssEnd - rssStart) : "n/a"];
+});
 for (const { mf } of servers.values()) await mf.dispose();
 
 console.log(`runtime benchmark on ${machine()}${smoke ? " (smoke run)" : ""}`);
@@ -227,6 +238,10 @@ const rps = (worker: WorkerName, row: string): number => {
   const r = results.get(`${worker}|${row}`);
   return typeof r === "object" ? r.rps : NaN;
 };
+console.log(
+  "\nworkerd resident memory (MiB) of each Worker's process, before and after all its rows:\n",
+);
+console.log(table(["worker", "start", "end", "growth"], memory));
 console.log("\nratios (req/s):\n");
 console.log(
   table(
@@ -270,6 +285,35 @@ console.log(
     ],
   ),
 );
+
+/** The workerd process started since the last call (Miniflare runs one per instance). */
+function newWorkerd(): number | null {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || seenWorkerd.has(Number(entry))) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (name.startsWith("workerd") && ppid === process.pid) {
+        seenWorkerd.add(Number(entry));
+        return Number(entry);
+      }
+    } catch {
+      continue;
+    }
+  }
+  return null;
+}
+
+function rssOf(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? null : Number(kb) * 1024;
+  } catch {
+    return null;
+  }
+}
 
 /** The generated set (small, medium, large), plus the playground's built files when present. */
 function siteFiles(): Record<string, Uint8Array> {

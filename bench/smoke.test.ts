@@ -29,6 +29,12 @@ describe("benchmarks in smoke mode", () => {
     }
   });
 
+  it("bench:memory prints a row for each Worker", () => {
+    const output = runBench("memory");
+    expect(output).toContain("| floor");
+    expect(output).toContain("| kv-assets");
+  });
+
   it("bench:sync prints local, remote and hashing tables", () => {
     const output = runBench("sync");
     expect(output).toContain("wrangler kv bulk put --local");

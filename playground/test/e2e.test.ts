@@ -3,6 +3,7 @@ import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { soak } from "../../bench/soak-lib.js";
 import { buildPlayground, root, startWrangler } from "./server.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -162,6 +163,14 @@ describe("the playground under wrangler dev", () => {
   it("answers the API route from the Worker", async () => {
     const response = await get("/api/hello");
     expect(await response.json()).toEqual({ message: "Hello from the Worker.", files: 14 });
+  });
+});
+
+describe("a short soak (npm run soak runs the long one)", () => {
+  it("serves a steady mix of requests for 5 s without one error", async () => {
+    const report = await soak(server.url, { seconds: 5, rate: 60, wranglerPid: server.pid });
+    expect([...report.failures]).toEqual([]);
+    expect(report.requests).toBeGreaterThan(150);
   });
 });
 

@@ -36,6 +36,8 @@ export function buildPlayground(): Promise<string> {
 /** Starts `wrangler dev` and resolves once it answers; `stop` ends it and its children. */
 export async function startWrangler(): Promise<{
   url: string;
+  /** Process id of wrangler; workerd runs below it. */
+  pid: number;
   log: () => string;
   stop: () => Promise<void>;
 }> {
@@ -68,6 +70,7 @@ export async function startWrangler(): Promise<{
   }
   return {
     url,
+    pid: child.pid as number,
     log: () => output,
     stop: async () => {
       if (child.exitCode !== null || child.pid === undefined) return;
