@@ -180,9 +180,32 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
 
   const memory = options.files !== undefined ? fromMemory(options.files) : undefined;
 
-  const target = options.target ?? (await openTarget(options));
+  // Local KV takes a couple of seconds to start: scan and hash meanwhile, keeping no bytes.
+  const opening = options.target
+    ? Promise.resolve(options.target)
+    : (await targetOpener(options))();
+  opening.catch(() => {});
+  let target: KvTarget | undefined;
   let lock: Lock | undefined;
   try {
+    const sources = memory ?? fromFolder(await scanDirectory(options.dir as string, options));
+    if (sources.skipped.some((s) => s.reason === "secret")) {
+      const names = sources.skipped.filter((s) => s.reason === "secret").map((s) => s.path);
+      logger.warn(`[kv-assets] never uploading secrets or deploy config: ${names.join(", ")}`);
+    }
+    const hashed = new Map<Source, { hash: string; size: number }>();
+    await eachLimited(sources.files, 8, async (source) => {
+      const bytes = await source.read();
+      if (bytes.byteLength > maxFileSize) {
+        fail(
+          `${source.path} is ${bytes.byteLength} bytes, over the ${maxFileSize}-byte limit; exclude it or raise maxFileSize`,
+        );
+      }
+      hashed.set(source, { hash: await hashBytes(bytes), size: bytes.byteLength });
+    });
+
+    target = await opening;
+    const storage = target;
     // Announce this sync before reading what it may trust, and let a running prune finish first.
     lock = await takeLock(target, prefix, "sync");
     await waitForPrunes(target, prefix, lock, (prunes) =>
@@ -190,11 +213,6 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
         `[kv-assets] waiting for a prune of ${JSON.stringify(prefix)} that started ${new Date(prunes[0]!.started).toISOString()} to finish`,
       ),
     );
-    const sources = memory ?? fromFolder(await scanDirectory(options.dir as string, options));
-    if (sources.skipped.some((s) => s.reason === "secret")) {
-      const names = sources.skipped.filter((s) => s.reason === "secret").map((s) => s.path);
-      logger.warn(`[kv-assets] never uploading secrets or deploy config: ${names.join(", ")}`);
-    }
     const history = await readHistory(target, prefix, keep, logger);
     const known = filesByHash(history[0]);
     const present = await presentKeys(target, prefix, history, manifestKeys);
@@ -249,42 +267,50 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       queued = 0;
       if (batch.length > 0) {
         writing = writing.then(async () => {
-          await target.putMany(batch);
-          if (!target.remote) return;
+          await storage.putMany(batch);
+          if (!storage.remote) return;
           const key = journalKey(prefix, started, journaled.length);
           journaled.push(key);
           const keys = JSON.stringify(batch.map((entry) => entry.key));
-          await target.putMany([{ key, value: keys, metadata }]);
+          await storage.putMany([{ key, value: keys, metadata }]);
         });
       }
       return writing;
     };
 
     await eachLimited(sources.files, 8, async (source) => {
-      const bytes = await source.read();
-      if (bytes.byteLength > maxFileSize) {
-        fail(
-          `${source.path} is ${bytes.byteLength} bytes, over the ${maxFileSize}-byte limit; exclude it or raise maxFileSize`,
-        );
-      }
-      const hash = await hashBytes(bytes);
+      const { hash, size } = hashed.get(source) as { hash: string; size: number };
       const contentType = contentTypeOf(source.path);
       const carried = known.get(hash);
       const key = prefix + hash;
-      const inBucket = bucket !== undefined && bytes.byteLength >= r2MinSize;
-      const stored = (k: string, size: number): boolean =>
-        inBucket ? presentInBucket.has(k) : allPresent(present, k, size, chunk);
+      const inBucket = bucket !== undefined && size >= r2MinSize;
+      const stored = (k: string, length: number): boolean =>
+        inBucket ? presentInBucket.has(k) : allPresent(present, k, length, chunk);
       const write = inBucket ? toBucket : enqueue;
-      const isNew = !stored(key, bytes.byteLength);
-      if (isNew) newFiles += 1;
-      await write(key, bytes);
+      const isNew = !stored(key, size);
+      const compressible = compress && size >= compressMin && isCompressible(contentType);
+      const variantsPresent = (carried?.variants ?? []).every((v) =>
+        stored(prefix + v.hash, v.size),
+      );
+      const remake = !carried || !variantsPresent;
+      // Read the file again only when something of it must be written.
+      let bytes: Uint8Array | undefined;
+      if (isNew || (remake && compressible)) {
+        bytes = await source.read();
+        if ((await hashBytes(bytes)) !== hash) {
+          fail(`${source.path} changed while it was being synced; run the sync again`);
+        }
+      }
+      if (isNew) {
+        newFiles += 1;
+        await write(key, bytes as Uint8Array);
+      }
 
       let variants = carried?.variants ?? [];
-      const variantsPresent = variants.every((v) => stored(prefix + v.hash, v.size));
-      if (!carried || !variantsPresent) {
+      if (remake) {
         variants = [];
-        if (compress && bytes.byteLength >= compressMin && isCompressible(contentType)) {
-          for (const variant of await precompress(bytes)) {
+        if (compressible) {
+          for (const variant of await precompress(bytes as Uint8Array)) {
             const vhash = await hashBytes(variant.bytes);
             await write(prefix + vhash, variant.bytes);
             variants.push({
@@ -298,7 +324,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       synced.push({
         path: source.path,
         hash,
-        size: bytes.byteLength,
+        size,
         contentType,
         lastModified: carried?.lastModified ?? now,
         immutable: immutable(source.path),
@@ -326,6 +352,37 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       pointer = JSON.stringify(sharded.index);
     }
 
+    // A deploy identical to the newest one publishes no new history record: the newest pointer is
+    // written again (so it is right whatever happened to it) and names the same history record.
+    const previous = history[0];
+    if (
+      previous &&
+      JSON.stringify({ ...manifest, created: previous.created }) === JSON.stringify(previous)
+    ) {
+      const { files: _files, ...index } = previous;
+      await target.putMany([
+        {
+          key: latestManifestKey(prefix),
+          value: JSON.stringify(previous.shards ? index : previous),
+        },
+      ]);
+      const spent = [...journal.records, ...journaled];
+      if (spent.length > 0) await target.deleteMany(spent).catch(() => {});
+      return {
+        manifest: previous,
+        stats: summary(
+          synced.length,
+          newFiles,
+          { contentKeys, records: 1 },
+          uploadedBytes,
+          sources.skipped,
+          target,
+          started,
+          logger,
+        ),
+      };
+    }
+
     // Only now is every body confirmed written: record the manifest, history first, newest pointer last.
     const json = JSON.stringify(manifest);
     if (json.length > KV_VALUE_LIMIT) {
@@ -339,28 +396,59 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     const spent = [...journal.records, ...journaled];
     if (spent.length > 0) await target.deleteMany(spent).catch(() => {});
 
-    const stats = {
-      files: synced.length,
+    const stats = summary(
+      synced.length,
       newFiles,
-      uploadedKeys: contentKeys + 2,
+      { contentKeys, records: 2 },
       uploadedBytes,
-      skipped: sources.skipped,
-      target: target.description,
-      durationMs: Date.now() - started,
-    };
-    logger.info(
-      `[kv-assets] ${stats.files} files, ${newFiles} new (${formatBytes(uploadedBytes)} in ${contentKeys} keys), ` +
-        `${stats.files - newFiles} unchanged, ${stats.skipped.length} left out; manifest published to ${target.description} in ${stats.durationMs} ms`,
+      sources.skipped,
+      target,
+      started,
+      logger,
     );
     return { manifest, stats };
   } finally {
-    if (lock) await releaseLock(target, lock);
-    if (!options.target) await target.close();
+    if (lock && target) await releaseLock(target, lock);
+    if (!options.target) await (target ?? (await opening.catch(() => undefined)))?.close();
   }
+}
+
+function summary(
+  files: number,
+  newFiles: number,
+  counts: { contentKeys: number; records: number },
+  uploadedBytes: number,
+  skipped: SkippedFile[],
+  target: KvTarget,
+  started: number,
+  logger: SyncLogger,
+): SyncResult["stats"] {
+  const stats = {
+    files,
+    newFiles,
+    uploadedKeys: counts.contentKeys + counts.records,
+    uploadedBytes,
+    skipped,
+    target: target.description,
+    durationMs: Date.now() - started,
+  };
+  logger.info(
+    `[kv-assets] ${files} files, ${newFiles} new (${formatBytes(uploadedBytes)} in ${counts.contentKeys} keys), ` +
+      `${files - newFiles} unchanged, ${skipped.length} left out; manifest published to ${target.description} in ${stats.durationMs} ms`,
+  );
+  return stats;
 }
 
 /** Opens local or remote KV for the binding in the wrangler configuration. */
 export async function openTarget(options: SyncOptions): Promise<KvTarget> {
+  return (await targetOpener(options))();
+}
+
+/**
+ * Checks the configuration (binding, credentials) and returns what opens the target, so a
+ * misconfiguration is reported at once while opening itself can run beside other work.
+ */
+async function targetOpener(options: SyncOptions): Promise<() => Promise<KvTarget>> {
   const binding = await readKvBinding({
     config: options.config,
     binding: options.binding ?? "ASSETS",
@@ -368,11 +456,12 @@ export async function openTarget(options: SyncOptions): Promise<KvTarget> {
     cwd: options.cwd,
   });
   if (!isRemoteEnv(options)) {
-    return openLocalKv(binding, {
-      persistTo: options.persistTo,
-      environment: options.environment,
-      bucket: options.r2?.binding,
-    });
+    return () =>
+      openLocalKv(binding, {
+        persistTo: options.persistTo,
+        environment: options.environment,
+        bucket: options.r2?.binding,
+      });
   }
   if (options.r2) {
     fail(
@@ -397,7 +486,7 @@ export async function openTarget(options: SyncOptions): Promise<KvTarget> {
       `binding "${binding.binding}" in ${binding.configPath} has no id; create the namespace with \`wrangler kv namespace create\` and add its id`,
     );
   }
-  return openRemoteKv({ ...remote, apiToken, accountId, namespaceId });
+  return () => openRemoteKv({ ...remote, apiToken, accountId, namespaceId });
 }
 
 /** Reads the newest `keep` manifests of the history, newest first; unreadable records are skipped with a warning. */
