@@ -1,4 +1,5 @@
 // syncAssets: scan, hash, upload what storage lacks, then publish the manifest, in that order.
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { KV_VALUE_LIMIT, decodePath, partKeys, type AssetManifest } from "@kv-assets/runtime";
 import { contentTypeOf, isCompressible } from "./content-type.js";
@@ -151,6 +152,9 @@ export interface SyncResult {
 /** Keys uploaded less than this long ago count as present even when no manifest references them yet. */
 export const RECENT_UPLOAD_SECONDS = 30 * 60;
 
+/** Files up to this size are read synchronously when hashed. */
+const SYNC_READ_LIMIT = 256 * 1024;
+
 /**
  * Publishes a folder (or in-memory files) to KV: uploads every body storage does not have yet,
  * and only once all of them are confirmed written, records the manifest (history first, then the
@@ -194,15 +198,26 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       logger.warn(`[kv-assets] never uploading secrets or deploy config: ${names.join(", ")}`);
     }
     const hashed = new Map<Source, { hash: string; size: number }>();
-    await eachLimited(sources.files, 8, async (source) => {
-      const bytes = await source.read();
+    const hashOne = async (source: Source, bytes: Uint8Array): Promise<void> => {
       if (bytes.byteLength > maxFileSize) {
         fail(
           `${source.path} is ${bytes.byteLength} bytes, over the ${maxFileSize}-byte limit; exclude it or raise maxFileSize`,
         );
       }
       hashed.set(source, { hash: await hashBytes(bytes), size: bytes.byteLength });
-    });
+    };
+    // Small files are read synchronously (far fewer round trips through the thread pool), with a
+    // pause now and then so local KV keeps starting; large ones asynchronously, a few at a time.
+    const small = sources.files.filter(
+      (f) => f.readSync && (f.size ?? Infinity) <= SYNC_READ_LIMIT,
+    );
+    const smallSet = new Set(small);
+    const large = sources.files.filter((f) => !smallSet.has(f));
+    for (const [i, source] of small.entries()) {
+      await hashOne(source, (source.readSync as () => Uint8Array)());
+      if (i % 256 === 255) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await eachLimited(large, 8, async (source) => hashOne(source, await source.read()));
 
     target = await opening;
     const storage = target;
@@ -558,7 +573,11 @@ export function resolvePrefix(prefix: string, project: string | undefined): stri
 
 interface Source {
   path: string;
+  /** Size when known before reading (files on disk). */
+  size?: number;
   read(): Promise<Uint8Array>;
+  /** Reads a small file at once; thousands of them go several times faster than with `read`. */
+  readSync?(): Uint8Array;
 }
 
 function fromMemory(files: Record<string, Uint8Array | string>): {
@@ -580,16 +599,23 @@ function fromFolder(scan: { files: ScannedFile[]; skipped: SkippedFile[] }): {
   files: Source[];
   skipped: SkippedFile[];
 } {
-  const files = scan.files.map((file) => ({
+  const cannotRead = (file: ScannedFile, error: unknown): never =>
+    fail(
+      `cannot read ${file.file}: ${describeError(error)}; check its permissions or exclude it`,
+      error,
+    );
+  const files = scan.files.map((file): Source => ({
     path: file.path,
+    size: file.size,
     // Read when processed, so memory holds a bounded number of files at once.
-    read: () =>
-      readFile(file.file).catch((error: unknown) =>
-        fail(
-          `cannot read ${file.file}: ${describeError(error)}; check its permissions or exclude it`,
-          error,
-        ),
-      ),
+    read: () => readFile(file.file).catch((error: unknown) => cannotRead(file, error)),
+    readSync: () => {
+      try {
+        return readFileSync(file.file);
+      } catch (error) {
+        return cannotRead(file, error);
+      }
+    },
   }));
   return { files, skipped: scan.skipped };
 }
