@@ -1,4 +1,5 @@
 // Shared pieces of the benchmarks: the smoke switch, generated sites and markdown tables.
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { connect } from "node:net";
 
@@ -311,4 +312,42 @@ async function openConnection(target: URL): Promise<Connection> {
       socket.destroy();
     },
   };
+}
+
+/** Process ids of the workerd processes below `ancestor` (direct children with `direct`). */
+export function workerdBelow(ancestor: number, direct = false): number[] {
+  const parents = new Map<number, number>();
+  const workerd: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+      if (name.startsWith("workerd")) workerd.push(Number(entry));
+    } catch {
+      continue;
+    }
+  }
+  return workerd.filter((pid) => {
+    for (
+      let p = parents.get(pid);
+      p !== undefined && p > 1;
+      p = direct ? undefined : parents.get(p)
+    ) {
+      if (p === ancestor) return true;
+    }
+    return false;
+  });
+}
+
+/** Resident memory of a process in bytes, or null when it cannot be read. */
+export function residentBytes(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? null : Number(kb) * 1024;
+  } catch {
+    return null;
+  }
 }

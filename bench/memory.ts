@@ -1,11 +1,11 @@
 // npm run bench:memory — resident memory of workerd while it serves the same file for a minute,
 // once through kv-assets and once through a bare KV.get, each in a fresh workerd, side by side.
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { loadMix, machine, smoke, table } from "./lib.js";
+import { loadMix, machine, residentBytes, smoke, table, workerdBelow } from "./lib.js";
 
 const STEPS = smoke ? 1 : 6;
 const STEP_SECONDS = smoke ? 0.5 : 10;
@@ -22,7 +22,7 @@ await build({
 
 const rows: (string | number)[][] = [];
 for (const mode of ["floor", "kv-assets"]) {
-  const known = workerdChildren();
+  const known = workerdBelow(process.pid, true);
   const mf = new Miniflare({
     modules: true,
     modulesRoot: dir,
@@ -33,7 +33,8 @@ for (const mode of ["floor", "kv-assets"]) {
   });
   const url = await mf.ready;
   await (await fetch(new URL("/put", url))).text();
-  const pid = workerdChildren().find((p) => !known.includes(p)) as number;
+  const pid = workerdBelow(process.pid, true).find((p) => !known.includes(p)) as number;
+  const rss = (id: number): number => (residentBytes(id) ?? 0) / 2 ** 20;
   const samples = [rss(pid)];
   let requests = 0;
   for (let step = 0; step < STEPS; step++) {
@@ -64,24 +65,3 @@ console.log(
     rows,
   ),
 );
-
-function workerdChildren(): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (name.startsWith("workerd") && ppid === process.pid) pids.push(Number(entry));
-    } catch {
-      continue;
-    }
-  }
-  return pids;
-}
-
-function rss(pid: number): number {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-  return Number(kb) / 1024;
-}

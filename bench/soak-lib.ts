@@ -1,7 +1,6 @@
 // The soak: a steady mix of requests against the playground under `wrangler dev`, counting errors
 // and watching the memory of the workerd process that runs the Worker.
-import { readdirSync, readFileSync } from "node:fs";
-import { loadMix, type LoadRequest } from "./lib.js";
+import { loadMix, residentBytes, workerdBelow, type LoadRequest } from "./lib.js";
 
 /** What a soak measured. */
 export interface SoakReport {
@@ -34,19 +33,19 @@ export async function soak(
 ): Promise<SoakReport> {
   const requests = await playgroundRequests(url);
   await loadMix(url, requests, { connections, seconds: Math.min(3, seconds / 4), rate }); // warm-up
-  const workerd = wranglerPid === undefined ? null : findWorkerd(wranglerPid);
-  const memoryStart = workerd === null ? null : rss(workerd);
+  const workerd = wranglerPid === undefined ? null : (workerdBelow(wranglerPid)[0] ?? null);
+  const memoryStart = workerd === null ? null : residentBytes(workerd);
   const memorySamples: number[] = [];
   const sampler = setInterval(
     () => {
-      const now = workerd === null ? null : rss(workerd);
+      const now = workerd === null ? null : residentBytes(workerd);
       if (now !== null) memorySamples.push(now);
     },
     (seconds * 1000) / 6,
   );
   const run = await loadMix(url, requests, { connections, seconds, rate });
   clearInterval(sampler);
-  const memoryEnd = workerd === null ? null : rss(workerd);
+  const memoryEnd = workerd === null ? null : residentBytes(workerd);
   return { seconds, ...run, memoryStart, memoryEnd, memorySamples };
 }
 
@@ -79,39 +78,4 @@ async function playgroundRequests(url: string): Promise<LoadRequest[]> {
     { path: "/no-such-page", expect: 404 },
     { path: "/api/hello" },
   ];
-}
-
-/** The workerd process below `ancestor`, found through /proc. */
-function findWorkerd(ancestor: number): number | null {
-  const parents = new Map<number, number>();
-  const names = new Map<number, string>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      parents.set(Number(entry), ppid);
-      names.set(Number(entry), name);
-    } catch {
-      continue;
-    }
-  }
-  for (const [pid, name] of names) {
-    if (!name.startsWith("workerd")) continue;
-    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) {
-      if (p === ancestor) return pid;
-    }
-  }
-  return null;
-}
-
-function rss(pid: number): number | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
-    return kb === undefined ? null : Number(kb) * 1024;
-  } catch {
-    return null;
-  }
 }

@@ -45,6 +45,16 @@ function remote(
   } as SyncOptions & { logger: ReturnType<typeof memoryLogger> };
 }
 
+/** The sync engine's own remote target, pointed at the emulator, to take locks by hand. */
+function emulatedTarget(): ReturnType<typeof openRemoteKv> {
+  return openRemoteKv({
+    apiToken: api.token,
+    accountId: api.accountId,
+    namespaceId: api.namespaceId,
+    baseURL: api.baseURL,
+  });
+}
+
 /** Every key the published manifest references exists, with the bytes its name hashes to. */
 async function assertPublishedComplete(): Promise<void> {
   const pointer = api.store.get(latestManifestKey(""));
@@ -84,12 +94,7 @@ describe("a prune that overlaps a sync", () => {
     await syncAssets(remote());
     await project.write("page.html", "<p>version 2</p>");
     await syncAssets(remote());
-    const target = await openRemoteKv({
-      apiToken: api.token,
-      accountId: api.accountId,
-      namespaceId: api.namespaceId,
-      baseURL: api.baseURL,
-    });
+    const target = await emulatedTarget();
     // Hold the prune's second look at the locks, and start a sync meanwhile.
     api.faults.push(
       { delayMs: 0, match: /\/keys$/ },
@@ -110,12 +115,7 @@ describe("a prune that overlaps a sync", () => {
 
   it("makes a sync wait for a running prune, then publish", async () => {
     await syncAssets(remote());
-    const target = await openRemoteKv({
-      apiToken: api.token,
-      accountId: api.accountId,
-      namespaceId: api.namespaceId,
-      baseURL: api.baseURL,
-    });
+    const target = await emulatedTarget();
     const lock = await takeLock(target, "", "prune");
     const options = remote();
     const syncing = syncAssets(options);

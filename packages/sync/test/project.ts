@@ -36,18 +36,11 @@ export async function makeProject(
 }
 
 /** Reads every key and value of the project's local KV the way `wrangler dev` would see them. */
-export async function readLocalKv(
+export function readLocalKv(
   project: Project,
   binding = "ASSETS",
 ): Promise<Map<string, Uint8Array>> {
-  const proxy = await getPlatformProxy<Record<string, KvLike>>({
-    configPath: project.config,
-    persist: { path: join(project.root, ".wrangler", "state", "v3") },
-    envFiles: [],
-    remoteBindings: false,
-  });
-  try {
-    const kv = proxy.env[binding]!;
+  return withLocalBindings<KvLike>(project, binding, async (kv) => {
     const out = new Map<string, Uint8Array>();
     let cursor: string | undefined;
     do {
@@ -57,24 +50,15 @@ export async function readLocalKv(
       cursor = page.list_complete ? undefined : page.cursor;
     } while (cursor);
     return out;
-  } finally {
-    await proxy.dispose();
-  }
+  });
 }
 
 /** Reads every object of the project's local R2 bucket, as `wrangler dev` would see it. */
-export async function readLocalBucket(
+export function readLocalBucket(
   project: Project,
   binding = "BUCKET",
 ): Promise<Map<string, Uint8Array>> {
-  const proxy = await getPlatformProxy<Record<string, BucketLike>>({
-    configPath: project.config,
-    persist: { path: join(project.root, ".wrangler", "state", "v3") },
-    envFiles: [],
-    remoteBindings: false,
-  });
-  try {
-    const bucket = proxy.env[binding]!;
+  return withLocalBindings<BucketLike>(project, binding, async (bucket) => {
     const out = new Map<string, Uint8Array>();
     const { objects } = await bucket.list({});
     for (const { key } of objects) {
@@ -82,6 +66,23 @@ export async function readLocalBucket(
       out.set(key, new Uint8Array(await object!.arrayBuffer()));
     }
     return out;
+  });
+}
+
+/** Runs `use` with one binding of the project's local state, through wrangler's own proxy. */
+async function withLocalBindings<B, T = Map<string, Uint8Array>>(
+  project: Project,
+  binding: string,
+  use: (binding: B) => Promise<T>,
+): Promise<T> {
+  const proxy = await getPlatformProxy<Record<string, B>>({
+    configPath: project.config,
+    persist: { path: join(project.root, ".wrangler", "state", "v3") },
+    envFiles: [],
+    remoteBindings: false,
+  });
+  try {
+    return await use(proxy.env[binding]!);
   } finally {
     await proxy.dispose();
   }
