@@ -1,5 +1,7 @@
 // Public API of @kv-assets/sync.
-export { syncAssets, openTarget, readHistory, resolvePrefix } from "./sync.js";
+export { syncAssets } from "./sync.js";
+export { openTarget } from "./open-target.js";
+export { readHistory } from "./history.js";
 export type { SyncOptions, SyncResult, SyncLogger } from "./sync.js";
 export { pruneAssets } from "./prune.js";
 export type { PruneOptions, PruneResult } from "./prune.js";
@@ -15,6 +17,7 @@ export type { KvBinding } from "./wrangler-config.js";
 export {
   createManifest,
   manifestKeys,
+  resolvePrefix,
   bucketKeys,
   shardManifest,
   parseManifestRecord,

@@ -13,6 +13,7 @@ import {
   type ManifestIndex,
   type ManifestVariant,
 } from "@kv-assets/runtime";
+import { fail } from "./errors.js";
 import { hashBytes } from "./hash.js";
 
 /** A file as the sync engine knows it once hashed. */
@@ -27,6 +28,28 @@ export interface SyncedFile {
   /** Whether the bodies went to the R2 bucket, whole. */
   inBucket?: boolean;
   variants: { encoding: ContentEncoding; hash: string; size: number }[];
+}
+
+/** Turns `prefix` and `project` into the key prefix, checking both. */
+export function resolvePrefix(prefix: string, project: string | undefined): string {
+  if (/[\u0000-\u001f\u007f]/.test(prefix))
+    fail(`prefix ${JSON.stringify(prefix)} contains control characters`);
+  let result = prefix;
+  if (project !== undefined) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(project)) {
+      fail(
+        `project id ${JSON.stringify(project)} is not valid; use 1-64 letters, digits, "-" or "_", starting with a letter or digit`,
+      );
+    }
+    result += `project/${project}/`;
+  }
+  // Longest key: prefix + 16 hex digits + ".NNNNN" (a part), or prefix + "manifests/" + 15 digits.
+  if (Buffer.byteLength(result) > 512 - 26) {
+    fail(
+      `prefix is ${Buffer.byteLength(result)} bytes; KV keys are limited to 512 bytes, so keep it under ${512 - 26}`,
+    );
+  }
+  return result;
 }
 
 /** Key of the newest manifest under a prefix; what `loadManifest` and the next sync read. */

@@ -11,14 +11,11 @@ import {
   latestManifestKey,
   manifestKeys,
   parseManifestRecord,
-} from "./manifest.js";
-import {
-  openTarget,
-  RECENT_UPLOAD_SECONDS,
   resolvePrefix,
-  type SyncLogger,
-  type SyncOptions,
-} from "./sync.js";
+} from "./manifest.js";
+import { RECENT_UPLOAD_SECONDS } from "./history.js";
+import { openTarget } from "./open-target.js";
+import type { SyncLogger, SyncOptions } from "./sync.js";
 import { activeLocks, PRUNE_DEADLINE_MS, releaseLock, takeLock, type Lock } from "./locks.js";
 
 /** Options of {@link pruneAssets}; where to connect is given as for a sync. */

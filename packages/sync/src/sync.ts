@@ -1,12 +1,10 @@
 // syncAssets: scan, hash, upload what storage lacks, then publish the manifest, in that order.
-import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { KV_VALUE_LIMIT, decodePath, partKeys, type AssetManifest } from "@kv-assets/runtime";
+import { KV_VALUE_LIMIT, partKeys, type AssetManifest } from "@kv-assets/runtime";
 import { contentTypeOf, isCompressible } from "./content-type.js";
-import { describeError, fail } from "./errors.js";
+import { fail } from "./errors.js";
 import { hashBytes } from "./hash.js";
-import { openLocalKv } from "./kv-local.js";
-import { openRemoteKv, type RemoteKvOptions } from "./kv-remote.js";
+import { presentKeys, readHistory, RECENT_UPLOAD_SECONDS } from "./history.js";
+import type { RemoteKvOptions } from "./kv-remote.js";
 import { journalKey, readJournal } from "./journal.js";
 import { eachLimited } from "./limit.js";
 import { releaseLock, takeLock, waitForPrunes, type Lock } from "./locks.js";
@@ -14,19 +12,19 @@ import {
   createManifest,
   filesByHash,
   historyKey,
-  historyPrefix,
   bucketKeys,
   latestManifestKey,
   manifestKeys,
-  parseManifest,
+  resolvePrefix,
   shardManifest,
   viteFingerprint,
   type SyncedFile,
 } from "./manifest.js";
 import { precompress } from "./precompress.js";
-import { scanDirectory, type ScanOptions, type ScannedFile, type SkippedFile } from "./scan.js";
+import { targetOpener } from "./open-target.js";
+import { scanDirectory, type ScanOptions, type SkippedFile } from "./scan.js";
+import { fromFolder, fromMemory, SYNC_READ_LIMIT, type Source } from "./sources.js";
 import type { KvEntry, KvTarget } from "./target.js";
-import { readKvBinding } from "./wrangler-config.js";
 
 /** Where log lines go; Vite's logger and `console` both fit. */
 export interface SyncLogger {
@@ -148,12 +146,6 @@ export interface SyncResult {
     durationMs: number;
   };
 }
-
-/** Keys uploaded less than this long ago count as present even when no manifest references them yet. */
-export const RECENT_UPLOAD_SECONDS = 30 * 60;
-
-/** Files up to this size are read synchronously when hashed. */
-const SYNC_READ_LIMIT = 256 * 1024;
 
 /**
  * Publishes a folder (or in-memory files) to KV: uploads every body storage does not have yet,
@@ -454,178 +446,8 @@ function summary(
   return stats;
 }
 
-/** Opens local or remote KV for the binding in the wrangler configuration. */
-export async function openTarget(options: SyncOptions): Promise<KvTarget> {
-  return (await targetOpener(options))();
-}
-
-/**
- * Checks the configuration (binding, credentials) and returns what opens the target, so a
- * misconfiguration is reported at once while opening itself can run beside other work.
- */
-async function targetOpener(options: SyncOptions): Promise<() => Promise<KvTarget>> {
-  const binding = await readKvBinding({
-    config: options.config,
-    binding: options.binding ?? "ASSETS",
-    environment: options.environment,
-    cwd: options.cwd,
-  });
-  if (!isRemoteEnv(options)) {
-    return () =>
-      openLocalKv(binding, {
-        persistTo: options.persistTo,
-        environment: options.environment,
-        bucket: options.r2?.binding,
-      });
-  }
-  if (options.r2) {
-    fail(
-      "the r2 option writes to local R2 state only; for a remote deploy leave r2 unset (large files are stored in parts in KV) or upload them with `wrangler r2 object put`",
-    );
-  }
-  const remote = options.remoteOptions ?? {};
-  const apiToken = remote.apiToken ?? process.env.CLOUDFLARE_API_TOKEN;
-  const accountId = remote.accountId ?? process.env.CLOUDFLARE_ACCOUNT_ID ?? binding.accountId;
-  const namespaceId = remote.namespaceId ?? binding.id;
-  if (!apiToken) {
-    fail(
-      "remote sync needs an API token: set CLOUDFLARE_API_TOKEN to a token with Workers KV Storage: Edit",
-    );
-  }
-  if (!accountId)
-    fail(
-      `remote sync needs an account: set CLOUDFLARE_ACCOUNT_ID or account_id in ${binding.configPath}`,
-    );
-  if (!namespaceId) {
-    fail(
-      `binding "${binding.binding}" in ${binding.configPath} has no id; create the namespace with \`wrangler kv namespace create\` and add its id`,
-    );
-  }
-  return () => openRemoteKv({ ...remote, apiToken, accountId, namespaceId });
-}
-
-/** Reads the newest `keep` manifests of the history, newest first; unreadable records are skipped with a warning. */
-export async function readHistory(
-  target: KvTarget,
-  prefix: string,
-  keep: number,
-  logger: SyncLogger,
-): Promise<AssetManifest[]> {
-  const names = (await target.list(historyPrefix(prefix))).map((k) => k.name).sort();
-  const recent = names.slice(-keep).reverse();
-  const manifests: AssetManifest[] = [];
-  for (const name of recent) {
-    const text = await target.getText(name);
-    if (text === null) continue;
-    try {
-      manifests.push(parseManifest(text));
-    } catch (error) {
-      logger.warn(`[kv-assets] ignoring manifest record ${name}: ${describeError(error)}`);
-    }
-  }
-  return manifests;
-}
-
-// Which keys can be relied on without uploading them again. Keys of recent manifests were
-// confirmed written and prune keeps them. Locally, listing is free, so keys uploaded in the last
-// half hour count too (an interrupted sync resumes without uploading them again); an older
-// unreferenced key may be pruned at any time, so it is uploaded again rather than trusted.
-async function presentKeys(
-  target: KvTarget,
-  prefix: string,
-  history: AssetManifest[],
-  keysOf: (manifest: AssetManifest) => Set<string>,
-): Promise<Set<string>> {
-  const referenced = new Set<string>();
-  for (const manifest of history) for (const key of keysOf(manifest)) referenced.add(key);
-  if (target.remote && history.length > 0) return referenced;
-  const cutoff = Date.now() / 1000 - RECENT_UPLOAD_SECONDS;
-  const present = new Set<string>();
-  for (const key of await target.list(prefix)) {
-    const uploaded = (key.metadata as { t?: unknown } | undefined)?.t;
-    if (referenced.has(key.name) || (typeof uploaded === "number" && uploaded > cutoff))
-      present.add(key.name);
-  }
-  return present;
-}
-
-/** Turns `prefix` and `project` into the key prefix, checking both. */
-export function resolvePrefix(prefix: string, project: string | undefined): string {
-  if (/[\u0000-\u001f\u007f]/.test(prefix))
-    fail(`prefix ${JSON.stringify(prefix)} contains control characters`);
-  let result = prefix;
-  if (project !== undefined) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(project)) {
-      fail(
-        `project id ${JSON.stringify(project)} is not valid; use 1-64 letters, digits, "-" or "_", starting with a letter or digit`,
-      );
-    }
-    result += `project/${project}/`;
-  }
-  // Longest key: prefix + 16 hex digits + ".NNNNN" (a part), or prefix + "manifests/" + 15 digits.
-  if (Buffer.byteLength(result) > 512 - 26) {
-    fail(
-      `prefix is ${Buffer.byteLength(result)} bytes; KV keys are limited to 512 bytes, so keep it under ${512 - 26}`,
-    );
-  }
-  return result;
-}
-
-interface Source {
-  path: string;
-  /** Size when known before reading (files on disk). */
-  size?: number;
-  read(): Promise<Uint8Array>;
-  /** Reads a small file at once; thousands of them go several times faster than with `read`. */
-  readSync?(): Uint8Array;
-}
-
-function fromMemory(files: Record<string, Uint8Array | string>): {
-  files: Source[];
-  skipped: SkippedFile[];
-} {
-  const sources: Source[] = [];
-  for (const [path, body] of Object.entries(files)) {
-    if (decodePath(path) !== path || path.endsWith("/")) {
-      fail(`file path ${JSON.stringify(path)} is not a clean absolute path like "/index.html"`);
-    }
-    const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-    sources.push({ path, read: async () => bytes });
-  }
-  return { files: sources, skipped: [] };
-}
-
-function fromFolder(scan: { files: ScannedFile[]; skipped: SkippedFile[] }): {
-  files: Source[];
-  skipped: SkippedFile[];
-} {
-  const cannotRead = (file: ScannedFile, error: unknown): never =>
-    fail(
-      `cannot read ${file.file}: ${describeError(error)}; check its permissions or exclude it`,
-      error,
-    );
-  const files = scan.files.map((file): Source => ({
-    path: file.path,
-    size: file.size,
-    // Read when processed, so memory holds a bounded number of files at once.
-    read: () => readFile(file.file).catch((error: unknown) => cannotRead(file, error)),
-    readSync: () => {
-      try {
-        return readFileSync(file.file);
-      } catch (error) {
-        return cannotRead(file, error);
-      }
-    },
-  }));
-  return { files, skipped: scan.skipped };
-}
-
 function allPresent(present: Set<string>, key: string, size: number, chunk: number): boolean {
   return partKeys(key, size, chunk).every((k) => present.has(k));
-}
-
-function isRemoteEnv(options: SyncOptions): boolean {
-  return options.remote ?? process.env.KV_ASSETS_REMOTE === "1";
 }
 
 function formatBytes(bytes: number): string {

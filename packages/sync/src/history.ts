@@ -1,0 +1,54 @@
+// What a sync may rely on: the manifest history, and the keys storage is known to hold.
+import type { AssetManifest } from "@kv-assets/runtime";
+import { describeError } from "./errors.js";
+import { historyPrefix, parseManifest } from "./manifest.js";
+import type { SyncLogger } from "./sync.js";
+import type { KvTarget } from "./target.js";
+
+/** Keys uploaded less than this long ago count as present even when no manifest references them yet. */
+export const RECENT_UPLOAD_SECONDS = 30 * 60;
+
+/** Reads the newest `keep` manifests of the history, newest first; unreadable records are skipped with a warning. */
+export async function readHistory(
+  target: KvTarget,
+  prefix: string,
+  keep: number,
+  logger: SyncLogger,
+): Promise<AssetManifest[]> {
+  const names = (await target.list(historyPrefix(prefix))).map((k) => k.name).sort();
+  const recent = names.slice(-keep).reverse();
+  const manifests: AssetManifest[] = [];
+  for (const name of recent) {
+    const text = await target.getText(name);
+    if (text === null) continue;
+    try {
+      manifests.push(parseManifest(text));
+    } catch (error) {
+      logger.warn(`[kv-assets] ignoring manifest record ${name}: ${describeError(error)}`);
+    }
+  }
+  return manifests;
+}
+
+// Which keys can be relied on without uploading them again. Keys of recent manifests were
+// confirmed written and prune keeps them. Locally, listing is free, so keys uploaded in the last
+// half hour count too (an interrupted sync resumes without uploading them again); an older
+// unreferenced key may be pruned at any time, so it is uploaded again rather than trusted.
+export async function presentKeys(
+  target: KvTarget,
+  prefix: string,
+  history: AssetManifest[],
+  keysOf: (manifest: AssetManifest) => Set<string>,
+): Promise<Set<string>> {
+  const referenced = new Set<string>();
+  for (const manifest of history) for (const key of keysOf(manifest)) referenced.add(key);
+  if (target.remote && history.length > 0) return referenced;
+  const cutoff = Date.now() / 1000 - RECENT_UPLOAD_SECONDS;
+  const present = new Set<string>();
+  for (const key of await target.list(prefix)) {
+    const uploaded = (key.metadata as { t?: unknown } | undefined)?.t;
+    if (referenced.has(key.name) || (typeof uploaded === "number" && uploaded > cutoff))
+      present.add(key.name);
+  }
+  return present;
+}
