@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { manifestKeys } from "../src/index.js";
+import { hashBytes, manifestKeys } from "../src/index.js";
 import { pruneAssets, syncAssets, type SyncOptions } from "../src/index.js";
 import { startKvApiEmulator, type KvApiEmulator } from "./kv-api-emulator.js";
 import { makeProject, memoryLogger, type Project } from "./project.js";
@@ -47,14 +47,19 @@ function bulkWrites(): number {
   ).length;
 }
 
-function assertComplete(manifestKeysSet: Set<string>): void {
-  for (const key of manifestKeysSet) expect(api.store.has(key), `missing ${key}`).toBe(true);
+/** Every key exists, and each whole value has the bytes its name hashes to. */
+async function assertComplete(manifestKeysSet: Set<string>): Promise<void> {
+  for (const key of manifestKeysSet) {
+    const stored = api.store.get(key);
+    expect(stored, `missing ${key}`).toBeDefined();
+    if (!key.includes(".")) expect(await hashBytes(stored!.value)).toBe(key);
+  }
 }
 
 describe("syncAssets to remote KV through the cloudflare SDK", () => {
   it("writes everything in one bulk request, then the manifest history and pointer", async () => {
     const { manifest } = await syncAssets(remote());
-    assertComplete(manifestKeys(manifest));
+    await assertComplete(manifestKeys(manifest));
     expect(api.store.has("manifest")).toBe(true);
     expect([...api.store.keys()].filter((k) => k.startsWith("manifests/"))).toHaveLength(1);
     // the sync lock, the content, its journal record, the history record, the pointer
@@ -87,7 +92,7 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
       Array.from({ length: 10_050 }, (_, i) => [`/f/${i}.txt`, `file ${i}`]),
     );
     const { manifest } = await syncAssets(remote({ dir: undefined, files }));
-    assertComplete(manifestKeys(manifest));
+    await assertComplete(manifestKeys(manifest));
     const writes = api.requests.filter((r) => r.method === "PUT" && r.path.endsWith("/bulk"));
     // the lock, two content requests and their journal record, the manifest shards, the history
     // record and the pointer
@@ -109,7 +114,7 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
     const started = Date.now();
     const { manifest } = await syncAssets(remote());
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    assertComplete(manifestKeys(manifest));
+    await assertComplete(manifestKeys(manifest));
   });
 
   it("survives a burst of 500, 502 and 503 answers and a dropped connection", async () => {
@@ -120,19 +125,19 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
       { status: 503, match: /\/bulk$/ },
     );
     const { manifest } = await syncAssets(remote());
-    assertComplete(manifestKeys(manifest));
+    await assertComplete(manifestKeys(manifest));
   });
 
   it("retries a response slower than the timeout", async () => {
     api.faults.push({ delayMs: 2500, match: /\/bulk$/ });
     const { manifest } = await syncAssets(remote());
-    assertComplete(manifestKeys(manifest));
+    await assertComplete(manifestKeys(manifest));
   });
 
   it("sends again the keys a bulk write reports as unsuccessful", async () => {
     api.faults.push({ unsuccessful: 7, match: /\/bulk$/ });
     const { manifest } = await syncAssets(remote());
-    assertComplete(manifestKeys(manifest));
+    await assertComplete(manifestKeys(manifest));
   });
 
   it("fails with one clear message when errors outlive the retries, publishes no manifest, and resumes", async () => {
@@ -146,7 +151,7 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
 
     api.persistentFault = undefined;
     const { manifest } = await syncAssets(remote());
-    assertComplete(manifestKeys(manifest));
+    await assertComplete(manifestKeys(manifest));
   });
 
   it("resumes after an interrupted sync without uploading again what it had confirmed", async () => {
@@ -161,7 +166,7 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
 
     api.persistentFault = undefined;
     const { manifest, stats } = await syncAssets(remote({ precompress: false }));
-    assertComplete(manifestKeys(manifest));
+    await assertComplete(manifestKeys(manifest));
     expect(stats.uploadedKeys - 2).toBe(30 - 10);
     expect([...api.store.keys()].filter((k) => k.startsWith("uploads/"))).toEqual([]);
   });
@@ -223,7 +228,7 @@ describe("pruneAssets on remote KV", () => {
     await deploy(1);
     const v2 = await deploy(2);
     await pruneAssets({ ...remote(), keep: 1, graceSeconds: -10 });
-    assertComplete(v2);
+    await assertComplete(v2);
   });
 
   it("uploads again content of an older deploy that prune deleted, when a later deploy brings it back", async () => {
@@ -232,7 +237,7 @@ describe("pruneAssets on remote KV", () => {
     await pruneAssets({ ...remote(), keep: 1, graceSeconds: -10 });
     const v3 = await deploy(1);
     expect(v3).toEqual(v1);
-    assertComplete(v3);
+    await assertComplete(v3);
   });
 
   it("lists without deleting in a dry run", async () => {

@@ -15,6 +15,20 @@ async function historyCount(root: string, namespaceId: string): Promise<number> 
   }
 }
 
+/** Every value in the fixture's local KV. */
+async function readLocalKv(root: string, namespaceId: string): Promise<Uint8Array[]> {
+  const mf = runWorker(root, "dist/worker-probe.js", namespaceId);
+  try {
+    const kv = await mf.getKVNamespace("ASSETS");
+    const { keys } = await kv.list();
+    return await Promise.all(
+      keys.map(async ({ name }) => new Uint8Array((await kv.get(name, "arrayBuffer"))!)),
+    );
+  } finally {
+    await mf.dispose();
+  }
+}
+
 async function latestManifest(root: string, namespaceId: string): Promise<AssetManifest> {
   await writeFile(
     join(root, "dist", "worker-probe.js"),
@@ -45,17 +59,28 @@ describe.each([
 ])("vite build $setup", ({ dir, script, ns }) => {
   const root = join(fixtures, dir);
   let first: AssetManifest;
+  let firstOutput = "";
 
   beforeAll(async () => {
     await clean(root);
     const build = await viteBuild(root);
     expect(build.output).not.toMatch(/error/i);
     expect(build.code).toBe(0);
+    firstOutput = build.output;
     first = await latestManifest(root, ns);
   });
 
   afterAll(async () => {
     await rm(join(root, "dist", "worker-probe.js"), { force: true });
+  });
+
+  it("never puts a secret copied into the output in KV, and says it skipped it", async () => {
+    // public/.env.production is copied into the client output by Vite; the sync must skip it.
+    expect(Object.keys(first.files)).not.toContain("/.env.production");
+    expect(firstOutput).toMatch(/never uploading secrets or deploy config: .*\/\.env\.production/);
+    for (const value of await readLocalKv(root, ns)) {
+      expect(Buffer.from(value).toString("latin1")).not.toContain("never-published");
+    }
   });
 
   it("syncs every client file to local KV and records a valid manifest", async () => {
