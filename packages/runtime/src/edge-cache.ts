@@ -16,11 +16,12 @@ export function withEdgeCache(
   waitUntil: (promise: Promise<unknown>) => void,
 ): AssetStorage {
   const headers = { "Cache-Control": "public, max-age=31536000, immutable" };
+  const cacheKeyOf = (key: string): string => `${origin}/__kv-assets/${encodeURIComponent(key)}`;
   async function get(
     key: string,
     options: { type: "stream" | "arrayBuffer"; cacheTtl?: number },
   ): Promise<ReadableStream | ArrayBuffer | null> {
-    const cacheKey = `${origin}/__kv-assets/${encodeURIComponent(key)}`;
+    const cacheKey = cacheKeyOf(key);
     const hit = await cache.match(cacheKey).catch(() => undefined);
     if (hit?.body) return options.type === "arrayBuffer" ? hit.arrayBuffer() : hit.body;
     if (options.type === "arrayBuffer") {
@@ -38,7 +39,7 @@ export function withEdgeCache(
   // The Cache API answers a Range itself (206 from the stored body); on a miss the whole value is
   // read once, cached, and sliced.
   async function getRange(key: string, range: ByteRange): Promise<ReadableStream | null> {
-    const cacheKey = `${origin}/__kv-assets/${encodeURIComponent(key)}`;
+    const cacheKey = cacheKeyOf(key);
     const ranged = new Request(cacheKey, {
       headers: { Range: `bytes=${range.start}-${range.end}` },
     });

@@ -7,6 +7,8 @@ export {
   partKeys,
   validateManifest,
   validateManifestIndex,
+  validateManifestRecord,
+  isProjectId,
   validateShard,
   shardOf,
   toAsset,

@@ -1,8 +1,8 @@
 // loadManifest: reads a published manifest from KV at request time, for platforms serving many projects.
 
 import {
-  validateManifest,
-  validateManifestIndex,
+  isProjectId,
+  validateManifestRecord,
   validateShard,
   type AssetManifest,
   type ManifestEntry,
@@ -92,7 +92,7 @@ export async function loadManifest(
 /** Key prefix of a project, or `null` when the project id is not one the sync engine accepts. */
 export function manifestPrefix(prefix: string, project: string | undefined): string | null {
   if (project === undefined) return prefix;
-  if (typeof project !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(project)) return null;
+  if (!isProjectId(project)) return null;
   return `${prefix}project/${project}/`;
 }
 
@@ -134,9 +134,7 @@ function parse(text: string, prefix: string, storage: ManifestStorage): Manifest
   } catch {
     throw new Error("the record is not JSON; publish it again with kv-assets sync");
   }
-  const sharded =
-    typeof value === "object" && value !== null && "shards" in value && !("files" in value);
-  const problem = sharded ? validateManifestIndex(value) : validateManifest(value);
+  const { problem, sharded } = validateManifestRecord(value);
   if (problem) throw new Error(`the record is not a valid manifest (${problem})`);
   const manifest = value as AssetManifest | ManifestIndex;
   if (manifest.prefix !== prefix) {

@@ -194,6 +194,21 @@ export function validateManifestIndex(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Like {@link validateManifest}, for a published `manifest` record, which is a whole manifest or,
+ * for a large site, the index of a sharded one. `sharded` says which it is.
+ */
+export function validateManifestRecord(value: unknown): { problem?: string; sharded: boolean } {
+  const sharded =
+    typeof value === "object" && value !== null && "shards" in value && !("files" in value);
+  return { problem: sharded ? validateManifestIndex(value) : validateManifest(value), sharded };
+}
+
+/** Whether `id` is a project id: 1-64 letters, digits, `-` or `_`, starting with a letter or digit. */
+export function isProjectId(id: unknown): id is string {
+  return typeof id === "string" && /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(id);
+}
+
 /** Checks the files of one shard against the tables of its index. */
 export function validateShard(value: unknown, index: ManifestIndex): string | undefined {
   if (typeof value !== "object" || value === null || Array.isArray(value))

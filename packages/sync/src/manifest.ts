@@ -5,8 +5,9 @@ import {
   MANIFEST_VERSION,
   partKeys,
   shardOf,
+  isProjectId,
   validateManifest,
-  validateManifestIndex,
+  validateManifestRecord,
   type AssetManifest,
   type ContentEncoding,
   type ManifestEntry,
@@ -36,7 +37,7 @@ export function resolvePrefix(prefix: string, project: string | undefined): stri
     fail(`prefix ${JSON.stringify(prefix)} contains control characters`);
   let result = prefix;
   if (project !== undefined) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(project)) {
+    if (!isProjectId(project)) {
       fail(
         `project id ${JSON.stringify(project)} is not valid; use 1-64 letters, digits, "-" or "_", starting with a letter or digit`,
       );
@@ -95,8 +96,7 @@ export async function shardManifest(
 /** Parses the newest pointer: a whole manifest, or the index of a sharded one. */
 export function parseManifestRecord(text: string): AssetManifest | ManifestIndex {
   const value: unknown = JSON.parse(text);
-  const sharded = typeof value === "object" && value !== null && !("files" in value);
-  const problem = sharded ? validateManifestIndex(value) : validateManifest(value);
+  const { problem } = validateManifestRecord(value);
   if (problem) throw new Error(problem);
   return value as AssetManifest | ManifestIndex;
 }
