@@ -180,7 +180,7 @@ export function createPullThrough(options: PullThroughOptions): AssetHandler {
       });
     }
     const copy = await copying.catch(() => null);
-    if (!copy) return passThroughBody(metadata, forClient);
+    if (!copy) return new Response(forClient, { status: 200, headers: responseHeaders(metadata) });
     await forClient.cancel();
     return answer(request, copy.metadata, new Response(copy.bytes).body as ReadableStream);
   }
@@ -195,7 +195,7 @@ export function createPullThrough(options: PullThroughOptions): AssetHandler {
       contentType: metadata.type,
       validators: { etag: metadata.etag as string, lastModified: metadata.modified },
       size: metadata.size,
-      cacheControl: cacheControl ?? metadata.cacheControl ?? "public, max-age=0, must-revalidate",
+      cacheControl: cacheControlOf(metadata),
       varyEncoding: false,
     };
     let opened = false;
@@ -211,25 +211,19 @@ export function createPullThrough(options: PullThroughOptions): AssetHandler {
     return response as Response;
   }
 
-  function responseHeaders(
-    metadata: Omit<CopyMetadata, "size" | "etag"> & { etag?: string },
-  ): Headers {
+  function cacheControlOf(metadata: OriginMetadata): string {
+    return cacheControl ?? metadata.cacheControl ?? "public, max-age=0, must-revalidate";
+  }
+
+  function responseHeaders(metadata: OriginMetadata): Headers {
     const headers = new Headers({
       "Content-Type": metadata.type,
       "Last-Modified": new Date(metadata.modified * 1000).toUTCString(),
-      "Cache-Control":
-        cacheControl ?? metadata.cacheControl ?? "public, max-age=0, must-revalidate",
+      "Cache-Control": cacheControlOf(metadata),
       "Accept-Ranges": "bytes",
     });
     if (metadata.etag) headers.set("ETag", metadata.etag);
     return headers;
-  }
-
-  function passThroughBody(
-    metadata: Omit<CopyMetadata, "size" | "etag"> & { etag?: string },
-    body: ReadableStream,
-  ): Response {
-    return new Response(body, { status: 200, headers: responseHeaders(metadata) });
   }
 }
 
@@ -242,6 +236,9 @@ interface CopyMetadata {
   size: number;
   cacheControl?: string;
 }
+
+/** What the origin's headers say, before the body is read (no size, maybe no ETag yet). */
+type OriginMetadata = Omit<CopyMetadata, "size" | "etag"> & { etag?: string };
 
 interface Copy {
   bytes: Uint8Array;
@@ -284,9 +281,7 @@ function originRequest(target: URL): Request {
 }
 
 /** The metadata of a response that may be kept, or `null` when it must not be. */
-function storable(
-  response: Response,
-): (Omit<CopyMetadata, "size" | "etag"> & { etag?: string }) | null {
+function storable(response: Response): OriginMetadata | null {
   if (response.status !== 200) return null;
   const headers = response.headers;
   if (headers.has("Set-Cookie")) return null;
