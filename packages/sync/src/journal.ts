@@ -1,6 +1,6 @@
 // The upload journal: lets a remote sync that was interrupted resume without uploading again
 // what it had already confirmed written (locally, listing the namespace does the same for free).
-import { isContentKey } from "./manifest.js";
+import { isContentKey, timeName } from "./manifest.js";
 import type { KvTarget } from "./target.js";
 
 /** Folder of journal records under a prefix. */
@@ -10,7 +10,7 @@ export function journalPrefix(prefix: string): string {
 
 /** Key of the `index`-th journal record of the sync that started at `started` (ms). */
 export function journalKey(prefix: string, started: number, index: number): string {
-  return `${journalPrefix(prefix)}${String(started).padStart(15, "0")}-${String(index).padStart(6, "0")}`;
+  return `${journalPrefix(prefix)}${timeName(started)}-${String(index).padStart(6, "0")}`;
 }
 
 /**

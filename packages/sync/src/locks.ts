@@ -7,6 +7,7 @@
 // deletes no history record, and a sync that sees a prune waits for it to finish.
 import { randomBytes } from "node:crypto";
 import { describeError, fail } from "./errors.js";
+import { timeName } from "./manifest.js";
 import type { KvTarget } from "./target.js";
 
 /** What holds a lock. */
@@ -33,7 +34,7 @@ export function lockPrefix(prefix: string): string {
 /** Writes a lock record and returns it. */
 export async function takeLock(target: KvTarget, prefix: string, kind: LockKind): Promise<Lock> {
   const started = Date.now();
-  const key = `${lockPrefix(prefix)}${kind}-${String(started).padStart(15, "0")}-${randomBytes(4).toString("hex")}`;
+  const key = `${lockPrefix(prefix)}${kind}-${timeName(started)}-${randomBytes(4).toString("hex")}`;
   await target.putMany([
     { key, value: JSON.stringify({ kind, started }), metadata: { t: Math.floor(started / 1000) } },
   ]);

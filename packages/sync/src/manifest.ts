@@ -63,9 +63,14 @@ export function historyPrefix(prefix: string): string {
   return `${prefix}manifests/`;
 }
 
+/** A time in ms as 15 digits, so names holding it sort by time (history, locks, journal). */
+export function timeName(ms: number): string {
+  return String(ms).padStart(15, "0");
+}
+
 /** Key of the history record of a sync that ran at `created` (ms). Zero-padded so names sort by time. */
 export function historyKey(prefix: string, created: number): string {
-  return `${historyPrefix(prefix)}${String(created).padStart(15, "0")}`;
+  return `${historyPrefix(prefix)}${timeName(created)}`;
 }
 
 /** Whether `key` (under `prefix`) names content: a hash, or a part of one. */
