@@ -24,8 +24,22 @@ export interface Catalog {
   load(missing: Set<number>): Promise<void>;
 }
 
-/** Makes the catalog of a manifest. */
+/**
+ * The catalog of a manifest: one per manifest object, so what handlers keep per catalog (shards
+ * read, prepared responses) outlives a handler made for one request, as `serveAsset` makes.
+ */
 export function catalogOf(manifest: ManifestSource): Catalog {
+  let catalog = catalogs.get(manifest);
+  if (catalog === undefined) {
+    catalog = makeCatalog(manifest);
+    catalogs.set(manifest, catalog);
+  }
+  return catalog;
+}
+
+const catalogs = new WeakMap<ManifestSource, Catalog>();
+
+function makeCatalog(manifest: ManifestSource): Catalog {
   if ("files" in manifest) {
     const files = manifest.files;
     return {

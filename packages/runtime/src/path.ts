@@ -7,6 +7,8 @@
  * NUL and other control bytes, `.` and `..` segments (also when encoded) and a decoded `/` or `\`.
  */
 export function decodePath(pathname: string): string | null {
+  // Most paths have nothing to decode or refuse: they are their own manifest path.
+  if (PLAIN.test(pathname)) return pathname;
   if (!pathname.startsWith("/")) return null;
   const segments = pathname.split("/");
   const out: string[] = [];
@@ -39,6 +41,11 @@ export function encodePath(path: string): string {
     .join("/");
   return "/" + encoded;
 }
+
+// Segments of at least one character with no escape, backslash or control character, none `.` or
+// `..`, and an optional trailing slash: decoding such a path gives it back unchanged.
+// eslint-disable-next-line no-control-regex
+const PLAIN = /^(?=\/)(?:\/(?!\.\.?(?:\/|$))[^/%\\\u0000-\u001f\u007f]+)*\/?$/;
 
 // Control characters (NUL, CR, LF, ...) and both slashes cannot appear in a file name we serve.
 // eslint-disable-next-line no-control-regex

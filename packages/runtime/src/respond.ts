@@ -24,7 +24,8 @@ export interface Representation {
 export type OpenBody = (range: ByteRange | null) => Promise<OpenedBody>;
 
 /**
- * Builds the response for `representation`. 304, 412, 416 and HEAD are answered without calling
+ * Builds the response for `representation`. Keep one `Representation` object per file and
+ * encoding where you can: its response headers are built once and reused. 304, 412, 416 and HEAD are answered without calling
  * `open`. Resolves `{ missing }` when storage lacks a key, so the caller can log and answer 503.
  */
 export async function respond(
@@ -33,20 +34,11 @@ export async function respond(
   open: OpenBody,
 ): Promise<Response | { missing: string }> {
   const { status, validators, size, encoding } = representation;
-  const headers = new Headers({ "Content-Type": representation.contentType });
-  if (representation.varyEncoding) headers.set("Vary", "Accept-Encoding");
-  if (status === 404) {
-    headers.set("Cache-Control", "no-cache");
-  } else {
-    headers.set("ETag", validators.etag);
-    headers.set("Last-Modified", formatHttpDate(validators.lastModified));
-    headers.set("Cache-Control", representation.cacheControl);
-    headers.set("Accept-Ranges", "bytes");
+  const prepared = preparedHeaders(representation);
+  if (status === 200) {
     const outcome = evaluatePreconditions(request.headers, validators);
-    if (outcome === "not-modified") {
-      headers.delete("Content-Type");
-      return new Response(null, { status: 304, headers });
-    }
+    if (outcome === "not-modified")
+      return new Response(null, { status: 304, headers: prepared.notModified });
     if (outcome === "failed")
       return new Response(null, { status: 412, headers: { "Cache-Control": "no-cache" } });
   }
@@ -69,9 +61,12 @@ export async function respond(
     if (ranges !== null && ranges.length === 1) range = ranges[0] as ByteRange;
   }
 
-  headers.set("Content-Length", String(range ? range.end - range.start + 1 : size));
-  if (range) headers.set("Content-Range", contentRange(range, size));
-  if (encoding) headers.set("Content-Encoding", encoding);
+  let headers = prepared.whole;
+  if (range) {
+    headers = new Headers(headers);
+    headers.set("Content-Length", String(range.end - range.start + 1));
+    headers.set("Content-Range", contentRange(range, size));
+  }
   // Precompressed bodies are sent as they are: "manual" stops the runtime encoding them again.
   const init: ResponseInit = {
     status: range ? 206 : status,
@@ -92,4 +87,46 @@ export function rangeHeaderOf(
 ): string | null {
   if (status !== 200 || request.method !== "GET" || encoding) return null;
   return request.headers.get("Range");
+}
+
+/** The headers of a representation's responses, built once per representation. */
+interface PreparedHeaders {
+  /** Of a 200 or 404 (or HEAD of one) with the whole body. */
+  whole: Headers;
+  /** Of a 304: those of a 200 but Content-Type and Content-Length (RFC 9110 §15.4.5). */
+  notModified: Headers;
+}
+
+// Building Headers costs more than the rest of a request's own work in workerd, and a Response
+// copies the Headers it is given, so the same ones serve every response of a representation.
+const built = new WeakMap<Representation, PreparedHeaders>();
+
+function preparedHeaders(representation: Representation): PreparedHeaders {
+  let headers = built.get(representation);
+  if (headers === undefined) {
+    headers = buildHeaders(representation);
+    built.set(representation, headers);
+  }
+  return headers;
+}
+
+function buildHeaders(representation: Representation): PreparedHeaders {
+  const { status, validators, size, encoding } = representation;
+  const shared: Record<string, string> = {};
+  if (representation.varyEncoding) shared["Vary"] = "Accept-Encoding";
+  if (status === 404) {
+    shared["Cache-Control"] = "no-cache";
+  } else {
+    shared["ETag"] = validators.etag;
+    shared["Last-Modified"] = formatHttpDate(validators.lastModified);
+    shared["Cache-Control"] = representation.cacheControl;
+    shared["Accept-Ranges"] = "bytes";
+  }
+  const whole: Record<string, string> = {
+    "Content-Type": representation.contentType,
+    ...shared,
+    "Content-Length": String(size),
+  };
+  if (encoding) whole["Content-Encoding"] = encoding;
+  return { whole: new Headers(whole), notModified: new Headers(shared) };
 }

@@ -1,10 +1,10 @@
 // serveAsset: answers a GET or HEAD for a file of the manifest, or resolves null so the app can route it.
 
-import { catalogOf } from "./catalog.js";
+import { catalogOf, type Catalog } from "./catalog.js";
 import { withEdgeCache } from "./edge-cache.js";
 import { negotiateEncoding } from "./encoding.js";
 import { resolveHtml, type HtmlHandling } from "./html.js";
-import type { Asset, ManifestSource } from "./manifest.js";
+import type { Asset, AssetVariant, ManifestSource } from "./manifest.js";
 import { decodePath, encodePath } from "./path.js";
 import { respond, rangeHeaderOf, type Representation } from "./respond.js";
 import { openBody, type AssetStorage } from "./storage.js";
@@ -158,7 +158,7 @@ export function createAssetHandler(
   ): Promise<Response> {
     // Range requests get the identity body: byte offsets must refer to one fixed representation.
     const encoding =
-      rangeHeaderOf(request, status, undefined) === null
+      asset.variants.length > 0 && rangeHeaderOf(request, status, undefined) === null
         ? negotiateEncoding(
             clientAcceptEncoding(request),
             asset.variants.map((v) => v.encoding),
@@ -166,15 +166,13 @@ export function createAssetHandler(
         : null;
     const variant = asset.variants.find((v) => v.encoding === encoding);
     const selected = variant ?? { key: asset.key, etag: asset.etag, size: asset.size };
-    const representation: Representation = {
+    const representation = representationOf(
+      asset,
+      variant,
       status,
-      contentType: asset.contentType,
-      validators: { etag: selected.etag, lastModified: asset.lastModified },
-      size: selected.size,
-      cacheControl: cacheControl?.(asset) ?? defaultCacheControl(asset),
-      encoding: variant?.encoding,
-      varyEncoding: asset.variants.length > 0,
-    };
+      cacheControl?.(asset) ?? defaultCacheControl(asset),
+      catalog,
+    );
     const store = asset.inBucket ? bucket : storage;
     if (!store) {
       console.error(
@@ -206,6 +204,44 @@ export function createAssetHandler(
     return response;
   }
 }
+
+/**
+ * The representation of a file in one encoding, the same object for the same answer, so its
+ * response headers are built once (see respond). Kept per catalog, at most
+ * {@link REPRESENTATIONS_KEPT} at a time.
+ */
+function representationOf(
+  asset: Asset,
+  variant: AssetVariant | undefined,
+  status: 200 | 404,
+  cacheControl: string,
+  catalog: Catalog,
+): Representation {
+  let kept = representations.get(catalog);
+  if (kept === undefined) {
+    kept = new Map();
+    representations.set(catalog, kept);
+  }
+  const id = `${status} ${variant?.encoding ?? ""} ${cacheControl}\n${asset.path}`;
+  let representation = kept.get(id);
+  if (representation === undefined) {
+    if (kept.size >= REPRESENTATIONS_KEPT) kept.clear();
+    representation = {
+      status,
+      contentType: asset.contentType,
+      validators: { etag: variant?.etag ?? asset.etag, lastModified: asset.lastModified },
+      size: variant?.size ?? asset.size,
+      cacheControl,
+      encoding: variant?.encoding,
+      varyEncoding: asset.variants.length > 0,
+    };
+    kept.set(id, representation);
+  }
+  return representation;
+}
+
+const REPRESENTATIONS_KEPT = 1000;
+const representations = new WeakMap<Catalog, Map<string, Representation>>();
 
 function nearest404(path: string, has: (path: string) => boolean): string | undefined {
   let dir = path;

@@ -3,6 +3,7 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  decodePath,
   loadManifest,
   serveAsset,
   type AssetManifest,
@@ -212,6 +213,46 @@ async function check(
   }
   return response.status;
 }
+
+describe("decodePath over random paths", () => {
+  // Segment by segment, as decodePath did before its shortcut for paths with nothing to decode.
+  const decodeBySegment = (pathname: string): string | null => {
+    if (!pathname.startsWith("/")) return null;
+    const parts = pathname.split("/").slice(1);
+    const out: string[] = [];
+    for (const [i, raw] of parts.entries()) {
+      if (raw === "") {
+        if (i === parts.length - 1) out.push("");
+        continue;
+      }
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(raw);
+      } catch {
+        return null;
+      }
+      // eslint-disable-next-line no-control-regex
+      if (decoded === "." || decoded === ".." || /[\u0000-\u001f\u007f/\\]/.test(decoded))
+        return null;
+      out.push(decoded);
+    }
+    return "/" + out.join("/");
+  };
+
+  it("decodes every path as decoding it segment by segment does", () => {
+    const pathname = fc.oneof(
+      path,
+      fc.string(),
+      fc.string({ unit: "binary" }).map((s) => `/${s}`),
+    );
+    fc.assert(
+      fc.property(pathname, (p) => {
+        expect(decodePath(p)).toBe(decodeBySegment(p));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
 
 describe("serveAsset over random requests", () => {
   it("never throws, answers with an expected status and keeps its headers truthful", async () => {
