@@ -1,10 +1,11 @@
-// npm run bench:manifest — bytes per file and cold-start cost of the manifest by file count,
-// compiled into the Worker or loaded from KV in shards, against Workers Static Assets' ~40 bytes.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+// npm run bench:manifest — bytes per file and cold-start cost of the manifest by file count:
+// compiled into the Worker as the Vite plugin does (a Text module of the packed form), as JSON
+// (as it did before), or read from KV in shards; against Workers Static Assets' ~40 bytes. Cold
+// starts are measured in workerd: each is a fresh Dynamic Worker isolate, loaded through a
+// Worker Loader, answering its first request.
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import { manifestText, packManifest, type AssetManifest } from "@kv-assets/runtime";
 import { createManifest, hashBytes, shardManifest, type SyncedFile } from "@kv-assets/sync";
 import { generateSite, machine, median, ratio, smoke, table } from "./lib.js";
 
@@ -12,8 +13,21 @@ import { generateSite, machine, median, ratio, smoke, table } from "./lib.js";
 const STATIC_ASSETS_BYTES_PER_FILE = 40;
 const counts = smoke ? [200] : [1_000, 10_000, 50_000];
 const runs = smoke ? 1 : 7;
-const dir = mkdtempSync(join(tmpdir(), "kv-assets-bench-manifest-"));
 
+// The runtime as one ES module, imported by every measured Worker (the empty one too), so what
+// is left after subtracting the empty Worker is the manifest's own cost.
+const runtime = (
+  await build({
+    entryPoints: ["@kv-assets/runtime"],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    write: false,
+    logLevel: "error",
+  })
+).outputFiles[0]!.text;
+
+type Modules = Record<string, string | { text: string }>;
 const rows: (string | number)[][] = [];
 for (const count of counts) {
   const manifest = createManifest(await syncedFiles(count), {
@@ -21,34 +35,61 @@ for (const count of counts) {
     chunk: 25 * 1024 * 1024,
     created: Date.UTC(2026, 0, 1),
   });
-  const json = JSON.stringify(manifest);
-  // What the Vite plugin compiles into the Worker.
-  const module = `export default JSON.parse(${JSON.stringify(json)});\n`;
+  const probe = Object.keys(manifest.files)[Math.floor(count / 2)] as string;
   const pathBytes = Object.keys(manifest.files).reduce((sum, p) => sum + p.length + 3, 0);
-  const modulePath = join(dir, `manifest-${count}.mjs`);
-  writeFileSync(modulePath, module);
-
+  const text = manifestText(packManifest(manifest));
+  const json = JSON.stringify(manifest);
   const sharded = await shardManifest(manifest, Math.ceil(count / 1000));
   const indexText = JSON.stringify(sharded.index);
   const shardBytes = median(sharded.shards.map((s) => s.text.length));
-  const probe = Object.keys(manifest.files)[Math.floor(count / 2)] as string;
-  const shardPath = join(dir, `shards-${count}.json`);
-  writeFileSync(
-    shardPath,
-    JSON.stringify({ index: indexText, shards: sharded.shards.map((s) => s.text) }),
-  );
 
-  const compiled = median(times(runs, () => coldCompiled(modulePath, probe)));
-  const fromShards = median(times(runs, () => coldSharded(shardPath, probe)));
+  // What each Worker does at startup and on its first request: find `probe`.
+  const lookup = `if (!found) throw new Error("lookup failed");`;
+  const forms: Record<string, Modules> = {
+    empty: { "index.js": worker("", `const found = true;`) },
+    // The Vite plugin's module: the Text module read by readManifestText.
+    packed: {
+      "index.js": worker(
+        `import text from "./manifest.txt";`,
+        `const found = findPacked(readManifestText(text).packed, ${JSON.stringify(probe)});`,
+      ),
+      "manifest.txt": { text },
+    },
+    json: {
+      "index.js": worker(
+        "",
+        `const m = JSON.parse(${JSON.stringify(json)});\nconst found = Object.hasOwn(m.files, ${JSON.stringify(probe)});`,
+      ),
+    },
+    // loadManifest's work once KV has answered: parse the index and the one shard a path needs.
+    sharded: {
+      "index.js": worker(
+        `import index from "./index.txt";\nimport shard from "./shard.txt";`,
+        `JSON.parse(index);\nconst found = Object.hasOwn(JSON.parse(shard), ${JSON.stringify(probe)});`,
+      ),
+      "index.txt": { text: indexText },
+      "shard.txt": {
+        text: sharded.shards.find((s) => probe in JSON.parse(s.text))!.text,
+      },
+    },
+  };
+  const cold = await coldStarts(forms, runs);
+  const perFile = (bytes: number): string => (bytes / count).toFixed(1);
   rows.push([
     count.toLocaleString("en"),
-    (module.length / count).toFixed(1),
-    ((module.length - pathBytes) / count).toFixed(1),
-    ratio((module.length - pathBytes) / count, STATIC_ASSETS_BYTES_PER_FILE),
-    compiled.toFixed(2),
+    perFile(text.length),
+    perFile(text.length - pathBytes),
+    ratio((text.length - pathBytes) / count, STATIC_ASSETS_BYTES_PER_FILE),
+    cold.packed!.toFixed(2),
+    perFile(json.length - pathBytes),
+    cold.json!.toFixed(2),
     `${indexText.length.toLocaleString("en")} + ${shardBytes.toLocaleString("en")}`,
-    fromShards.toFixed(2),
+    cold.sharded!.toFixed(2),
   ]);
+
+  function worker(imports: string, code: string): string {
+    return `import { findPacked, readManifestText } from "./runtime.js";\n${imports}\n${code}\n${lookup}\nexport default { fetch() { return new Response("ok"); } };\n`;
+  }
 }
 
 console.log(`manifest benchmark on ${machine()}${smoke ? " (smoke run)" : ""}\n`);
@@ -56,10 +97,12 @@ console.log(
   table(
     [
       "files",
-      "compiled bytes/file",
+      "packed bytes/file",
       "without paths",
       "vs WSA (40 B)",
-      "compiled cold start ms",
+      "packed cold start ms",
+      "JSON without paths",
+      "JSON cold start ms",
       "KV index + one shard, bytes",
       "sharded cold start ms",
     ],
@@ -67,9 +110,73 @@ console.log(
   ),
 );
 console.log(
-  "\ncold start = import of the compiled module (or JSON.parse of the index and one shard) plus one lookup, in a fresh Node process (V8, as in workerd); median of " +
-    runs,
+  `\ncold start = a fresh isolate in workerd loading the Worker and answering one request that needs one lookup, less the same for a Worker without a manifest; median of ${runs}. Bytes of the packed form are those of its Text module; of the sharded form, those read from KV.`,
 );
+
+/**
+ * Milliseconds each form's Worker adds to a cold start over the `empty` one: for each run, a
+ * Worker Loader starts a new isolate for every form in turn, and the request that makes it is
+ * timed from here, less a request to the same (now warm) isolate.
+ */
+async function coldStarts(
+  forms: Record<string, Modules>,
+  n: number,
+): Promise<Record<string, number>> {
+  const mf = new Miniflare({
+    modules: true,
+    compatibilityDate: "2026-02-01",
+    workerLoaders: { LOADER: {} },
+    script: `
+      let next = 0;
+      const forms = new Map();
+      export default {
+        async fetch(request, env) {
+          const url = new URL(request.url);
+          if (request.method === "PUT") {
+            forms.set(url.searchParams.get("form"), await request.json());
+            return new Response(null);
+          }
+          const id = url.searchParams.get("id") ?? String(next++);
+          const modules = forms.get(url.searchParams.get("form"));
+          const stub = env.LOADER.get(id, () => ({
+            compatibilityDate: "2026-02-01",
+            mainModule: "index.js",
+            modules,
+            globalOutbound: null,
+          }));
+          await (await stub.getEntrypoint().fetch("http://worker/")).text();
+          return new Response(id);
+        },
+      };`,
+  });
+  try {
+    for (const [name, modules] of Object.entries(forms)) {
+      await mf.dispatchFetch(`http://bench/?form=${name}`, {
+        method: "PUT",
+        body: JSON.stringify({ ...modules, "runtime.js": runtime }),
+      });
+    }
+    const timed = async (query: string): Promise<[number, string]> => {
+      const started = performance.now();
+      const id = await (await mf.dispatchFetch(`http://bench/?${query}`)).text();
+      return [performance.now() - started, id];
+    };
+    const costs: Record<string, number[]> = {};
+    for (let run = -1; run < n; run++) {
+      for (const name of Object.keys(forms)) {
+        const [cold, id] = await timed(`form=${name}`);
+        const [warm] = await timed(`form=${name}&id=${id}`);
+        if (run >= 0) (costs[name] ??= []).push(cold - warm);
+      }
+    }
+    const empty = median(costs.empty!);
+    return Object.fromEntries(
+      Object.entries(costs).map(([name, list]) => [name, Math.max(0, median(list) - empty)]),
+    );
+  } finally {
+    await mf.dispose();
+  }
+}
 
 async function syncedFiles(count: number): Promise<SyncedFile[]> {
   const encoder = new TextEncoder();
@@ -106,36 +213,4 @@ function contentType(path: string): string {
     mp4: "video/mp4",
   };
   return types[ext] ?? "application/octet-stream";
-}
-
-function times(n: number, run: () => number): number[] {
-  return Array.from({ length: n }, run);
-}
-
-function coldCompiled(modulePath: string, probe: string): number {
-  const script = `
-    const t0 = performance.now();
-    const { default: m } = await import(${JSON.stringify(pathToFileURL(modulePath).href)});
-    if (!Object.hasOwn(m.files, ${JSON.stringify(probe)})) throw new Error("lookup failed");
-    console.log(performance.now() - t0);`;
-  return Number(execFileSync(process.execPath, ["--input-type=module", "-e", script]).toString());
-}
-
-function coldSharded(shardPath: string, probe: string): number {
-  const script = `
-    import { readFileSync } from "node:fs";
-    const { index, shards } = JSON.parse(readFileSync(${JSON.stringify(shardPath)}, "utf8"));
-    const t0 = performance.now();
-    const parsed = JSON.parse(index);
-    let found = false;
-    for (const text of shards) {
-      // The runtime reads the one shard shardOf names; which one does not change the cost.
-      const files = JSON.parse(text);
-      if (Object.hasOwn(files, ${JSON.stringify(probe)})) { found = true; break; }
-      if (performance.now() < 0) break;
-      break;
-    }
-    void parsed, found;
-    console.log(performance.now() - t0);`;
-  return Number(execFileSync(process.execPath, ["--input-type=module", "-e", script]).toString());
 }

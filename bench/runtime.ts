@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import type { AssetManifest } from "@kv-assets/runtime";
+import { packManifest, type AssetManifest } from "@kv-assets/runtime";
 import { hashBytes, syncAssets, type KvTarget } from "@kv-assets/sync";
 import {
   load,
@@ -68,6 +68,7 @@ for (const [path, bytes] of Object.entries(files)) {
   siteManifest[name] = key;
   await staticKv.put(key, new Uint8Array(bytes).buffer);
 }
+const packed = packManifest(manifest);
 const keys = Object.fromEntries(
   Object.entries(manifest.files).map(([path, [hash]]) => [path, manifest.prefix + hash]),
 );
@@ -141,7 +142,8 @@ for (const worker of WORKERS) {
     compatibilityDate: "2026-02-01",
     kvNamespaces: { ASSETS: "assets", STATIC: "static" },
     kvPersist,
-    bindings: { MANIFEST: manifest as never, SITE_MANIFEST: siteManifest, KEYS: keys },
+    // kv-assets gets the packed form, as the Vite plugin compiles it in.
+    bindings: { MANIFEST: packed as never, SITE_MANIFEST: siteManifest, KEYS: keys },
     port: 0,
   });
   const url = await mf.ready;

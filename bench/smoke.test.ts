@@ -19,7 +19,7 @@ function runBench(name: string): string {
 
 describe("benchmarks in smoke mode", () => {
   it("bench:manifest prints its table", () => {
-    expect(runBench("manifest")).toMatch(/\| files +\| compiled bytes\/file/);
+    expect(runBench("manifest")).toMatch(/\| files +\| packed bytes\/file/);
   });
 
   it("bench:runtime prints a row for every Worker", () => {

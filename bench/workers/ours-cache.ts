@@ -1,10 +1,10 @@
 // kv-assets with edgeCache: bodies kept in the Cache API in front of KV, as kv-asset-handler does.
-import { createAssetHandler, type AssetManifest } from "@kv-assets/runtime";
+import { createAssetHandler, type PackedManifest } from "@kv-assets/runtime";
 import { counted, readsEndpoint } from "./count.js";
 
 interface Env {
   ASSETS: KVNamespace;
-  MANIFEST: AssetManifest;
+  MANIFEST: PackedManifest;
 }
 
 export default {

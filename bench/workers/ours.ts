@@ -1,10 +1,10 @@
 // kv-assets: createAssetHandler over the manifest the sync produced.
-import { createAssetHandler, type AssetManifest } from "@kv-assets/runtime";
+import { createAssetHandler, type PackedManifest } from "@kv-assets/runtime";
 import { counted, readsEndpoint } from "./count.js";
 
 interface Env {
   ASSETS: KVNamespace;
-  MANIFEST: AssetManifest;
+  MANIFEST: PackedManifest;
 }
 
 let handler: ReturnType<typeof createAssetHandler> | undefined;

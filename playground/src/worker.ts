@@ -12,7 +12,7 @@ export default {
     if (url.pathname === "/api/hello") {
       return Response.json({
         message: "Hello from the Worker.",
-        files: Object.keys(manifest.files).length,
+        files: manifest.count,
       });
     }
     const response = await serveAsset(request, manifest, env.ASSETS, {

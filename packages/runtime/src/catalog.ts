@@ -1,5 +1,6 @@
 // How a handler looks files up: in a whole manifest, or in a sharded one whose shards are read on demand.
 
+import { findPacked } from "./packed.js";
 import {
   shardOf,
   toAsset,
@@ -40,6 +41,20 @@ export function catalogOf(manifest: ManifestSource): Catalog {
 const catalogs = new WeakMap<ManifestSource, Catalog>();
 
 function makeCatalog(manifest: ManifestSource): Catalog {
+  if ("packed" in manifest) {
+    // `has` then `get` of the same path is the usual sequence: keep the entry between them.
+    let last: { path: string; entry: ManifestEntry | undefined } = { path: "", entry: undefined };
+    const find = (path: string): ManifestEntry | undefined => {
+      if (last.path !== path) last = { path, entry: findPacked(manifest.packed, path) };
+      return last.entry;
+    };
+    return {
+      chunk: manifest.chunk,
+      has: (path) => find(path) !== undefined,
+      get: (path) => toAsset(manifest, path, find(path) as ManifestEntry),
+      load: async () => {},
+    };
+  }
   if ("files" in manifest) {
     const files = manifest.files;
     return {

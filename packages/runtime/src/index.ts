@@ -28,6 +28,14 @@ export type {
   Asset,
   AssetVariant,
 } from "./manifest.js";
+export {
+  packManifest,
+  unpackManifest,
+  findPacked,
+  manifestText,
+  readManifestText,
+} from "./packed.js";
+export type { PackedManifest } from "./packed.js";
 export type { AssetStorage } from "./storage.js";
 export { withEdgeCache } from "./edge-cache.js";
 export { resolveHtml } from "./html.js";
@@ -50,4 +58,3 @@ export { createPullThrough } from "./pull-through.js";
 export type { PullThroughOptions, PullThroughStorage } from "./pull-through.js";
 export { r2Storage } from "./r2.js";
 export type { BucketLike } from "./r2.js";
-export { BUFFERED_BODY_LIMIT } from "./storage.js";

@@ -1,5 +1,7 @@
 // The manifest format shared by the sync engine (which writes it) and the runtime (which reads it).
 
+import type { PackedManifest } from "./packed.js";
+
 /** Version of the manifest format this runtime reads. */
 export const MANIFEST_VERSION = 1;
 
@@ -49,8 +51,11 @@ export interface ShardedManifest extends ManifestIndex {
   readShard(index: number): Promise<Record<string, ManifestEntry>>;
 }
 
-/** What serveAsset serves from: a whole manifest (compiled in or loaded), or a sharded one. */
-export type ManifestSource = AssetManifest | ShardedManifest;
+/**
+ * What serveAsset serves from: a whole manifest (loaded or built by hand), the packed form the
+ * Vite plugin compiles in, or a sharded one.
+ */
+export type ManifestSource = AssetManifest | PackedManifest | ShardedManifest;
 
 /**
  * One file: `[hash, size, typeIndex, timeIndex, flags, variants?]`.

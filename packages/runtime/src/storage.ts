@@ -20,13 +20,6 @@ export interface AssetStorage {
   getRange?(key: string, range: ByteRange): Promise<ReadableStream | null>;
 }
 
-/**
- * Bodies up to this size are read whole: the response then carries Content-Length natively. A
- * larger body is streamed through a FixedLengthStream, which keeps memory flat but costs
- * throughput (bench:runtime measured a stream piped through one at under half the speed).
- */
-export const BUFFERED_BODY_LIMIT = 1024 * 1024;
-
 /** A body that could be opened, or the key storage did not have. */
 export type OpenedBody =
   { body: ReadableStream | ArrayBuffer; length: number } | { missing: string };
@@ -34,7 +27,8 @@ export type OpenedBody =
 /**
  * Opens the body stored under `key` (`size` bytes, in parts of `chunk` bytes when larger), or only
  * `range` of it. Every part the response needs is looked up before the response starts, so a
- * missing key is known while the status can still say so; only the parts `range` touches are read.
+ * missing key is known while the status can still say so; only the parts `range` touches are read,
+ * and a range of one part is read only up to its end.
  */
 export async function openBody(
   storage: AssetStorage,
@@ -46,24 +40,17 @@ export async function openBody(
 ): Promise<OpenedBody> {
   const keys = partKeys(key, size, chunk);
   const options = { type: "stream", cacheTtl } as const;
+  // Streams from KV, R2 and the Cache API carry their length: the response gets Content-Length
+  // from the stored value itself, with no copy and no pipe (bench:runtime measured a pipe through
+  // a FixedLengthStream at about half the speed). A storage that returns a JavaScript stream
+  // gets a chunked response.
   if (range !== null && keys.length === 1 && storage.getRange) {
     const stream = await storage.getRange(key, range);
-    const length = range.end - range.start + 1;
-    return stream ? { body: withLength(stream, length), length } : { missing: key };
-  }
-  if (keys.length === 1 && size <= BUFFERED_BODY_LIMIT) {
-    const buffer = await storage.get(key, { type: "arrayBuffer", cacheTtl });
-    if (!buffer) return { missing: key };
-    if (buffer.byteLength !== size) {
-      throw new Error(`the value is ${buffer.byteLength} bytes, the manifest says ${size}`);
-    }
-    if (range === null) return { body: buffer, length: size };
-    const length = range.end - range.start + 1;
-    return { body: buffer.slice(range.start, range.end + 1), length };
+    return stream ? { body: stream, length: range.end - range.start + 1 } : { missing: key };
   }
   if (keys.length === 1 && range === null) {
     const stream = await storage.get(key, options);
-    return stream ? { body: withLength(stream, size), length: size } : { missing: key };
+    return stream ? { body: stream, length: size } : { missing: key };
   }
 
   const partSize = keys.length === 1 ? Math.max(size, 1) : chunk;

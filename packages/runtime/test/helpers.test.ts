@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
   decodePath,
+  findPacked,
+  packManifest,
+  unpackManifest,
+  type AssetManifest,
   encodePath,
   evaluatePreconditions,
   ifRangeAllows,
@@ -39,6 +43,56 @@ describe("decodePath", () => {
     ["relative path", "a/b"],
   ])("refuses %s (%s)", (_, input) => {
     expect(decodePath(input)).toBeNull();
+  });
+});
+
+describe("packManifest", () => {
+  const manifest: AssetManifest = {
+    v: 1,
+    prefix: "",
+    chunk: 1000,
+    types: ["text/html", "text/css"],
+    times: [1704164645],
+    files: {
+      "/style.css": ["ffffffffffffffff", 2048, 1, 0, 1, [["br", "0000000000000001", 500]]],
+      "/a:b|c%d.html": ["abc", 36, 0, 0, 0],
+      "/index.html": ["0123456789abcdef", 35, 0, 0, 0],
+    },
+  };
+
+  it("writes records sorted by escaped path, base 36 numbers and base64url hashes", () => {
+    expect(packManifest(manifest)).toEqual({
+      v: 1,
+      prefix: "",
+      chunk: 1000,
+      types: ["text/html", "text/css"],
+      times: [1704164645],
+      count: 3,
+      packed: [
+        "/a%3Ab%7Cc%25d.html:=abc,10,0,0,0",
+        "/index.html:ASNFZ4mrze8,z,0,0,0",
+        "/style.css:__________8,1kw,1,0,1,bAAAAAAAAAAE,dw",
+      ].join("|"),
+    });
+  });
+
+  it.each([
+    ["/index.html", manifest.files["/index.html"]],
+    ["/a:b|c%d.html", manifest.files["/a:b|c%d.html"]],
+    ["/style.css", manifest.files["/style.css"]],
+    ["/a%3Ab%7Cc%25d.html", undefined],
+    ["/", undefined],
+    ["/zzz", undefined],
+    ["", undefined],
+  ])("finds %s", (path, entry) => {
+    expect(findPacked(packManifest(manifest).packed, path)).toEqual(entry);
+  });
+
+  it("finds nothing in an empty manifest and unpacks it", () => {
+    const empty = packManifest({ ...manifest, files: {} });
+    expect(empty.packed).toBe("");
+    expect(findPacked(empty.packed, "/")).toBeUndefined();
+    expect(unpackManifest(empty).files).toEqual({});
   });
 });
 

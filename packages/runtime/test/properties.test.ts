@@ -4,7 +4,12 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   decodePath,
+  findPacked,
   loadManifest,
+  packManifest,
+  unpackManifest,
+  type ManifestEntry,
+  type ManifestVariant,
   serveAsset,
   type AssetManifest,
   type HtmlHandling,
@@ -347,6 +352,62 @@ describe("serveAsset over random requests", () => {
         expect(new Uint8Array(await response!.arrayBuffer())).toEqual(toBytes(files[file]!.body));
       }),
       { numRuns: 30 },
+    );
+  });
+});
+
+describe("packManifest over random manifests", () => {
+  const hex16 = fc.stringMatching(/^[0-9a-f]{16}$/);
+  const hash = fc.oneof({ weight: 4, arbitrary: hex16 }, fc.stringMatching(/^[0-9a-f]{1,64}$/));
+  const entry = fc
+    .tuple(
+      hash,
+      fc.nat(),
+      fc.nat({ max: 3 }),
+      fc.nat({ max: 2 }),
+      fc.nat({ max: 3 }),
+      fc.option(
+        fc
+          // The sync engine leaves the list out rather than write an empty one.
+          .subarray(["br", "gzip"] as const, { minLength: 1 })
+          .chain((encodings) =>
+            fc.tuple(...encodings.map((e) => fc.tuple(fc.constant(e), hash, fc.nat()))),
+          ),
+        { nil: undefined },
+      ),
+    )
+    .map(([h, size, type, time, flags, variants]): ManifestEntry =>
+      variants === undefined
+        ? [h, size, type, time, flags]
+        : [h, size, type, time, flags, variants as ManifestVariant[]],
+    );
+  const filePath = fc.oneof(
+    path,
+    fc.string({ unit: "binary", minLength: 1 }).map((s) => `/${s}`),
+    fc.constantFrom("/%", "/a:b", "/a|b", "/%7C", "/a%3Ab", "/:", "/|", "/\u{1F600}", "/\uD800"),
+  );
+  const manifests = fc.dictionary(filePath, entry, { maxKeys: 60 }).map((files): AssetManifest => ({
+    v: 1,
+    prefix: "p/",
+    chunk: 1000,
+    types: ["a", "b", "c", "d"],
+    times: [1, 2, 3],
+    files,
+  }));
+
+  it("finds every file with its entry, finds nothing else, and unpacks to the same manifest", () => {
+    fc.assert(
+      fc.property(manifests, fc.array(filePath, { maxLength: 10 }), (m, others) => {
+        const packed = packManifest(m);
+        expect(packed.count).toBe(Object.keys(m.files).length);
+        for (const [p, e] of Object.entries(m.files))
+          expect(findPacked(packed.packed, p)).toEqual(e);
+        for (const p of others) {
+          if (!Object.hasOwn(m.files, p)) expect(findPacked(packed.packed, p)).toBeUndefined();
+        }
+        expect(unpackManifest(packed)).toEqual(m);
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -1,7 +1,8 @@
 // The Vite plugin: sync the client build to KV and compile its manifest into the Worker build.
+import { mkdirSync, writeFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { AssetManifest } from "@kv-assets/runtime";
+import { manifestText, packManifest, type AssetManifest } from "@kv-assets/runtime";
 import { syncAssets, terminalProgress, type SyncOptions } from "@kv-assets/sync";
 import type { Plugin, ResolvedConfig, ViteBuilder } from "vite";
 
@@ -40,7 +41,8 @@ export const WORKER_ENVIRONMENT = "worker";
 
 const VIRTUAL_ID = "virtual:kv-manifest";
 const RESOLVED_ID = `\0${VIRTUAL_ID}`;
-const PLACEHOLDER = "__KV_ASSETS_MANIFEST_PLACEHOLDER__";
+/** The manifest's Text module, beside the Worker's code (see manifestText in the runtime). */
+const MANIFEST_FILE = "kv-assets-manifest.txt";
 
 /** Serves the client build from Workers KV: syncs it on `vite build` and provides `virtual:kv-manifest`. */
 export function kvAssets(options: KvAssetsOptions = {}): Plugin {
@@ -49,7 +51,10 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
   let withCloudflare = false;
   let manifest: AssetManifest | undefined;
   const bundled = new Set<string>();
-  const placeholders = new Set<string>();
+  /** The placeholder Text module the Worker is built with when it is built before the client. */
+  let placeholder: string | undefined;
+  /** Where the Worker builds emitted that placeholder, to be filled in once the client is synced. */
+  const manifestFiles = new Set<string>();
 
   async function publish(clientDir: string): Promise<void> {
     const assetsDir = config.build.assetsDir.replace(/^\/+|\/+$/g, "");
@@ -126,21 +131,47 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
       }
     },
 
-    resolveId(id) {
-      return id === VIRTUAL_ID ? RESOLVED_ID : undefined;
+    resolveId(id, importer) {
+      if (id === VIRTUAL_ID) return RESOLVED_ID;
+      // The Worker's own build (the `worker` option) leaves the manifest file to wrangler, whose
+      // default rules load a `.txt` import as a Text module.
+      if (id === `./${MANIFEST_FILE}` && importer === RESOLVED_ID) return { id, external: true };
+      return undefined;
     },
 
     load(id) {
       if (id !== RESOLVED_ID) return undefined;
-      if (manifest)
-        return `export default JSON.parse(${JSON.stringify(JSON.stringify(manifest))});`;
-      if (config.command === "build") {
-        // The Worker is built before the client (as @cloudflare/vite-plugin does): leave a marker
-        // that is replaced with the manifest once the client is synced.
-        return `export default JSON.parse(${JSON.stringify(PLACEHOLDER)});`;
-      }
       // In `vite dev` the dev server serves the client itself; the Worker gets an empty manifest.
-      return `export default ${JSON.stringify(emptyManifest())};`;
+      if (config.command !== "build") {
+        return `export default ${JSON.stringify(packManifest(emptyManifest()))};`;
+      }
+      // The manifest is a Text module, which a cold isolate gets as a string without parsing it.
+      // @cloudflare/vite-plugin builds the Worker before the client and emits the `.txt` import
+      // as such a module: it gets a placeholder, filled in once the client is synced.
+      let specifier = `./${MANIFEST_FILE}`;
+      if (withCloudflare) {
+        placeholder ??= join(config.cacheDir, "kv-assets", MANIFEST_FILE);
+        mkdirSync(join(placeholder, ".."), { recursive: true });
+        writeFileSync(placeholder, manifestText(packManifest(emptyManifest())));
+        specifier = placeholder;
+      }
+      return [
+        `import text from ${JSON.stringify(specifier)};`,
+        `import { readManifestText } from "@kv-assets/runtime";`,
+        `export default readManifestText(text);`,
+      ].join("\n");
+    },
+
+    generateBundle() {
+      if (withCloudflare || this.environment.name !== WORKER_ENVIRONMENT) return;
+      if (!manifest) {
+        this.error("[kv-assets] the Worker was built before the client was synced; run vite build");
+      }
+      this.emitFile({
+        type: "asset",
+        fileName: MANIFEST_FILE,
+        source: manifestText(packManifest(manifest)),
+      });
     },
 
     writeBundle(outputOptions, bundle) {
@@ -151,8 +182,12 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
         return undefined;
       }
       for (const output of Object.values(bundle)) {
-        if (output.type === "chunk" && output.code.includes(PLACEHOLDER)) {
-          placeholders.add(join(outputOptions.dir ?? "", output.fileName));
+        if (
+          output.type === "asset" &&
+          placeholder &&
+          output.originalFileNames.includes(placeholder)
+        ) {
+          manifestFiles.add(join(outputOptions.dir ?? "", output.fileName));
         }
       }
       return undefined;
@@ -173,14 +208,13 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
         // imported assets into the client folder: sync that final folder, then fill in the manifest.
         if (!client?.isBuilt) return;
         await publish(resolve(config.root, client.config.build.outDir));
-        const literal = JSON.stringify(JSON.stringify(manifest));
-        for (const file of placeholders) {
-          const code = await readFile(file, "utf8");
-          await writeFile(
-            file,
-            code.replace(new RegExp(`(["'\`])${PLACEHOLDER}\\1`, "g"), literal),
+        if (placeholder && manifestFiles.size === 0) {
+          throw new Error(
+            `[kv-assets] no Worker build emitted the manifest module (${MANIFEST_FILE}); does the Worker import virtual:kv-manifest?`,
           );
         }
+        const text = manifestText(packManifest(manifest!));
+        for (const file of manifestFiles) await writeFile(file, text);
         for (const environment of Object.values(builder.environments)) {
           if (environment.name !== "client" && environment.config.consumer === "server") {
             await dropAssetsField(

@@ -38,6 +38,11 @@ export function runWorker(root: string, script: string, namespaceId: string): Mi
   return new Miniflare({
     modules: true,
     scriptPath: join(root, script),
+    // As wrangler's default rules: the compiled manifest is a `.txt` import, a Text module.
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js"] },
+      { type: "Text", include: ["**/*.txt"] },
+    ],
     compatibilityDate: "2026-02-01",
     kvNamespaces: { ASSETS: namespaceId },
     kvPersist: join(root, ".wrangler", "state", "v3", "kv"),
