@@ -12,7 +12,7 @@ import { generateSite, machine, median, ratio, smoke, table } from "./lib.js";
 /** Workers Static Assets' binary manifest: a path hash and a content hash per file, about 40 bytes. */
 const STATIC_ASSETS_BYTES_PER_FILE = 40;
 const counts = smoke ? [200] : [1_000, 10_000, 50_000];
-const runs = smoke ? 1 : 7;
+const runs = smoke ? 1 : 15;
 
 // The runtime as one ES module, imported by every measured Worker (the empty one too), so what
 // is left after subtracting the empty Worker is the manifest's own cost.
