@@ -40,18 +40,30 @@ export function catalogOf(manifest: ManifestSource): Catalog {
 
 const catalogs = new WeakMap<ManifestSource, Catalog>();
 
+/**
+ * Lookups of a packed manifest kept per catalog (paths beyond this many start a new set), and the
+ * longest path kept, so hostile requests cannot make the set large.
+ */
+const LOOKUPS_KEPT = 4096;
+const LOOKUP_PATH_KEPT = 512;
+
 function makeCatalog(manifest: ManifestSource): Catalog {
   if ("packed" in manifest) {
-    // `has` then `get` of the same path is the usual sequence: keep the entry between them.
-    let last: { path: string; entry: ManifestEntry | undefined } = { path: "", entry: undefined };
-    const find = (path: string): ManifestEntry | undefined => {
-      if (last.path !== path) last = { path, entry: findPacked(manifest.packed, path) };
-      return last.entry;
+    // A lookup is a binary search: the files of recent paths (and the paths not found) are kept.
+    const found = new Map<string, Asset | undefined>();
+    const find = (path: string): Asset | undefined => {
+      if (found.has(path)) return found.get(path);
+      const entry = findPacked(manifest.packed, path);
+      const asset = entry && toAsset(manifest, path, entry);
+      if (path.length > LOOKUP_PATH_KEPT) return asset;
+      if (found.size >= LOOKUPS_KEPT) found.clear();
+      found.set(path, asset);
+      return asset;
     };
     return {
       chunk: manifest.chunk,
       has: (path) => find(path) !== undefined,
-      get: (path) => toAsset(manifest, path, find(path) as ManifestEntry),
+      get: (path) => find(path) as Asset,
       load: async () => {},
     };
   }

@@ -72,11 +72,11 @@ export function findPacked(packed: string, path: string): ManifestEntry | undefi
     const middle = (low + high) >>> 1;
     const start = middle === 0 ? 0 : packed.lastIndexOf("|", middle - 1) + 1;
     const colon = packed.indexOf(":", start);
+    const order = compareAt(packed, start, colon, key);
     const bar = packed.indexOf("|", colon);
     const end = bar === -1 ? packed.length : bar;
-    const candidate = packed.slice(start, colon);
-    if (candidate === key) return unpackEntry(packed.slice(colon + 1, end));
-    if (key < candidate) high = start;
+    if (order === 0) return unpackEntry(packed.slice(colon + 1, end));
+    if (order < 0) high = start;
     else low = end + 1;
   }
   return undefined;
@@ -117,6 +117,18 @@ function unpackEntry(text: string): ManifestEntry {
       variants.push([encoding, unpackHash(field.slice(1)), parseInt(fields[i + 1] as string, 36)]);
   }
   return [...entry, variants];
+}
+
+// How `key` sorts against the path `packed` holds from `start` to `end`, in UTF-16 order (as `<`
+// does), without copying that path out.
+function compareAt(packed: string, start: number, end: number, key: string): number {
+  const length = end - start;
+  const shorter = Math.min(length, key.length);
+  for (let i = 0; i < shorter; i++) {
+    const difference = key.charCodeAt(i) - packed.charCodeAt(start + i);
+    if (difference !== 0) return difference;
+  }
+  return key.length - length;
 }
 
 function escapePath(path: string): string {

@@ -4,7 +4,7 @@ import { catalogOf, type Catalog } from "./catalog.js";
 import { withEdgeCache } from "./edge-cache.js";
 import { negotiateEncoding } from "./encoding.js";
 import { resolveHtml, type HtmlHandling } from "./html.js";
-import type { Asset, AssetVariant, ManifestSource } from "./manifest.js";
+import type { Asset, AssetVariant, ContentEncoding, ManifestSource } from "./manifest.js";
 import { decodePath, encodePath } from "./path.js";
 import { respond, rangeHeaderOf, type Representation } from "./respond.js";
 import { openBody, type AssetStorage } from "./storage.js";
@@ -159,10 +159,7 @@ export function createAssetHandler(
     // Range requests get the identity body: byte offsets must refer to one fixed representation.
     const encoding =
       asset.variants.length > 0 && rangeHeaderOf(request, status, undefined) === null
-        ? negotiateEncoding(
-            clientAcceptEncoding(request),
-            asset.variants.map((v) => v.encoding),
-          )
+        ? chooseEncoding(request, asset)
         : null;
     const variant = asset.variants.find((v) => v.encoding === encoding);
     const selected = variant ?? { key: asset.key, etag: asset.etag, size: asset.size };
@@ -269,14 +266,20 @@ export function isNavigation(request: Request): boolean {
   return (request.headers.get("Accept") ?? "").includes("text/html");
 }
 
-// Cloudflare rewrites the Accept-Encoding a Worker sees; the client's own value is on request.cf.
-function clientAcceptEncoding(request: Request): string | null {
+/**
+ * The precompressed variant to send, if any. Cloudflare rewrites the Accept-Encoding a Worker sees
+ * and keeps the client's own value on `request.cf`; reading `request.cf` costs workerd about as
+ * much as the rest of the request's own work, so it is read only when the header admits a variant.
+ */
+function chooseEncoding(request: Request, asset: Asset): ContentEncoding | null {
+  const available = asset.variants.map((v) => v.encoding);
+  if (negotiateEncoding(request.headers.get("Accept-Encoding"), available) === null) return null;
   const cf: unknown = request.cf;
   if (typeof cf === "object" && cf !== null && "clientAcceptEncoding" in cf) {
     const value = (cf as { clientAcceptEncoding?: unknown }).clientAcceptEncoding;
-    if (typeof value === "string") return value;
+    if (typeof value === "string") return negotiateEncoding(value, available);
   }
-  return request.headers.get("Accept-Encoding");
+  return negotiateEncoding(request.headers.get("Accept-Encoding"), available);
 }
 
 function unavailable(): Response {

@@ -427,6 +427,21 @@ describe.each([
       expect(await response?.text()).toBe("GZIP-BYTES");
     });
 
+    it("sends identity without reading request.cf when the header admits no variant", async () => {
+      const request = new Request(`https://${host}/styles.css`, {
+        headers: { "Accept-Encoding": "identity" },
+      });
+      let read = false;
+      Object.defineProperty(request, "cf", {
+        get: () => ((read = true), { clientAcceptEncoding: "br" }),
+      });
+      const { response } = await serve(request);
+      expect(response?.headers.get("Content-Encoding")).toBeNull();
+      expect(response?.headers.get("Vary")).toBe("Accept-Encoding");
+      expect(read).toBe(false);
+      await response?.arrayBuffer();
+    });
+
     it("sends identity with Vary when br and gzip have q=0", async () => {
       const { response } = await serve(
         get("/styles.css", { "Accept-Encoding": "br;q=0, gzip;q=0" }),
