@@ -13,7 +13,7 @@ export function negotiateEncoding(
   available: readonly ContentEncoding[],
 ): ContentEncoding | null {
   if (!accept || available.length === 0) return null;
-  const weights = parseAcceptEncoding(accept);
+  const weights = weightsOf(accept);
   const wildcard = weights.get("*");
   let best: ContentEncoding | null = null;
   let bestQ = 0;
@@ -53,4 +53,20 @@ export function parseAcceptEncoding(accept: string): Map<string, number> {
     weights.set(coding, Math.max(weights.get(coding) ?? 0, q));
   }
   return weights;
+}
+
+// Clients send a handful of distinct Accept-Encoding values, so their parses are kept (up to
+// WEIGHTS_KEPT values of up to 256 characters; a longer or new one past that starts a new set).
+const weights = new Map<string, Map<string, number>>();
+const WEIGHTS_KEPT = 64;
+
+function weightsOf(accept: string): Map<string, number> {
+  const kept = weights.get(accept);
+  if (kept) return kept;
+  const parsed = parseAcceptEncoding(accept);
+  if (accept.length <= 256) {
+    if (weights.size >= WEIGHTS_KEPT) weights.clear();
+    weights.set(accept, parsed);
+  }
+  return parsed;
 }

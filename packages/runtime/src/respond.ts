@@ -25,13 +25,15 @@ export type OpenBody = (range: ByteRange | null) => Promise<OpenedBody>;
 
 /**
  * Builds the response for `representation`. Keep one `Representation` object per file and
- * encoding where you can: its response headers are built once and reused. 304, 412, 416 and HEAD are answered without calling
+ * encoding where you can: its response headers are built once and reused. Pass `rangeHeader` when
+ * the caller has already read it (see {@link rangeHeaderOf}). 304, 412, 416 and HEAD are answered without calling
  * `open`. Resolves `{ missing }` when storage lacks a key, so the caller can log and answer 503.
  */
 export async function respond(
   request: Request,
   representation: Representation,
   open: OpenBody,
+  rangeHeader = rangeHeaderOf(request, representation.status, representation.encoding),
 ): Promise<Response | { missing: string }> {
   const { status, validators, size, encoding } = representation;
   const prepared = preparedHeaders(representation);
@@ -44,7 +46,6 @@ export async function respond(
   }
 
   let range: ByteRange | null = null;
-  const rangeHeader = rangeHeaderOf(request, status, encoding);
   if (rangeHeader !== null && ifRangeAllows(request.headers.get("If-Range"), validators)) {
     const ranges = parseRange(rangeHeader, size);
     if (ranges === "unsatisfiable") {

@@ -5,7 +5,7 @@ import { withEdgeCache } from "./edge-cache.js";
 import { negotiateEncoding } from "./encoding.js";
 import { resolveHtml, type HtmlHandling } from "./html.js";
 import type { Asset, AssetVariant, ContentEncoding, ManifestSource } from "./manifest.js";
-import { decodePath, encodePath } from "./path.js";
+import { decodePath, encodePath, splitUrl, type SplitUrl } from "./path.js";
 import { respond, rangeHeaderOf, type Representation } from "./respond.js";
 import { openBody, type AssetStorage } from "./storage.js";
 
@@ -109,7 +109,7 @@ export function createAssetHandler(
 
   async function handle(request: Request): Promise<Response | null> {
     if (request.method !== "GET" && request.method !== "HEAD") return null;
-    const url = new URL(request.url);
+    const url = splitUrl(request.url);
     const path = decodePath(url.pathname);
     // Resolve with what is known; a sharded manifest may first need the shards the lookups touch.
     let route: Route | null;
@@ -154,13 +154,12 @@ export function createAssetHandler(
     request: Request,
     asset: Asset,
     status: 200 | 404,
-    url: URL,
+    url: SplitUrl,
   ): Promise<Response> {
     // Range requests get the identity body: byte offsets must refer to one fixed representation.
+    const rangeHeader = rangeHeaderOf(request, status, undefined);
     const encoding =
-      asset.variants.length > 0 && rangeHeaderOf(request, status, undefined) === null
-        ? chooseEncoding(request, asset)
-        : null;
+      asset.variants.length > 0 && rangeHeader === null ? chooseEncoding(request, asset) : null;
     const variant = asset.variants.find((v) => v.encoding === encoding);
     const selected = variant ?? { key: asset.key, etag: asset.etag, size: asset.size };
     const representation = representationOf(
@@ -183,8 +182,11 @@ export function createAssetHandler(
     const chunk = asset.inBucket ? Infinity : catalog.chunk;
     let response;
     try {
-      response = await respond(request, representation, (range) =>
-        openBody(source, selected.key, selected.size, chunk, range, cacheTtl),
+      response = await respond(
+        request,
+        representation,
+        (range) => openBody(source, selected.key, selected.size, chunk, range, cacheTtl),
+        encoding ? null : rangeHeader,
       );
     } catch (error) {
       console.error(

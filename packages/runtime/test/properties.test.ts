@@ -15,6 +15,7 @@ import {
   type HtmlHandling,
   type NotFoundHandling,
 } from "../src/index.js";
+import { splitUrl } from "../src/path.js";
 import { counting, publish, seed, toBytes, type FixtureFile } from "./fixture.js";
 
 const big = new Uint8Array(700).map((_, i) => (i * 13) % 256);
@@ -255,6 +256,34 @@ describe("decodePath over random paths", () => {
         expect(decodePath(p)).toBe(decodeBySegment(p));
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe("splitUrl over random request URLs", () => {
+  it("gives the origin, path and query new URL gives", () => {
+    const origin = fc.constantFrom(
+      "https://example.com",
+      "http://127.0.0.1:8787",
+      "https://[::1]:8443",
+      "https://user:pass@example.com",
+      "https://xn--caf-dma.example",
+    );
+    const query = fc.oneof(
+      fc.constant(""),
+      fc.string().map((q) => `?${q}`),
+    );
+    fc.assert(
+      fc.property(origin, path, query, (o, p, q) => {
+        const href = new Request(`${o}${p}${q}`).url;
+        const url = new URL(href);
+        expect(splitUrl(href)).toEqual({
+          origin: url.origin,
+          pathname: url.pathname,
+          search: url.search,
+        });
+      }),
+      { numRuns: 2000 },
     );
   });
 });
