@@ -57,16 +57,16 @@ export function parseAcceptEncoding(accept: string): Map<string, number> {
 
 // Clients send a handful of distinct Accept-Encoding values, so their parses are kept (up to
 // WEIGHTS_KEPT values of up to 256 characters; a longer or new one past that starts a new set).
-const weights = new Map<string, Map<string, number>>();
+const parses = new Map<string, Map<string, number>>();
 const WEIGHTS_KEPT = 64;
 
 function weightsOf(accept: string): Map<string, number> {
-  const kept = weights.get(accept);
+  const kept = parses.get(accept);
   if (kept) return kept;
   const parsed = parseAcceptEncoding(accept);
   if (accept.length <= 256) {
-    if (weights.size >= WEIGHTS_KEPT) weights.clear();
-    weights.set(accept, parsed);
+    if (parses.size >= WEIGHTS_KEPT) parses.clear();
+    parses.set(accept, parsed);
   }
   return parsed;
 }

@@ -52,9 +52,9 @@ export interface SplitUrl {
 
 /**
  * Splits a request URL without parsing it again (`new URL` costs about as much as the rest of a
- * request's own lookups): `request.url` is already serialized by the URL
- * standard, where the path starts at the first `/` after `//` and the query at the first `?` after
- * it (a `/` or `?` in the user info or host is percent-encoded or refused).
+ * request's own lookups). `request.url` is already serialized by the URL standard, where the path
+ * starts at the first `/` after `//` and the query at the first `?` after it (a `/` or `?` in the
+ * user info or host is percent-encoded or refused).
  */
 export function splitUrl(href: string): SplitUrl {
   const authority = href.indexOf("//");

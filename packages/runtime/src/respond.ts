@@ -24,10 +24,10 @@ export interface Representation {
 export type OpenBody = (range: ByteRange | null) => Promise<OpenedBody>;
 
 /**
- * Builds the response for `representation`. Keep one `Representation` object per file and
- * encoding where you can: its response headers are built once and reused. Pass `rangeHeader` when
- * the caller has already read it (see {@link rangeHeaderOf}). 304, 412, 416 and HEAD are answered without calling
+ * Builds the response for `representation`. 304, 412, 416 and HEAD are answered without calling
  * `open`. Resolves `{ missing }` when storage lacks a key, so the caller can log and answer 503.
+ * Keep one `Representation` object per file and encoding where you can: its response headers are
+ * built once and reused. Pass `rangeHeader` when the caller has read it (see {@link rangeHeaderOf}).
  */
 export async function respond(
   request: Request,

@@ -186,7 +186,7 @@ export function createAssetHandler(
         request,
         representation,
         (range) => openBody(source, selected.key, selected.size, chunk, range, cacheTtl),
-        encoding ? null : rangeHeader,
+        rangeHeader,
       );
     } catch (error) {
       console.error(
@@ -275,13 +275,14 @@ export function isNavigation(request: Request): boolean {
  */
 function chooseEncoding(request: Request, asset: Asset): ContentEncoding | null {
   const available = asset.variants.map((v) => v.encoding);
-  if (negotiateEncoding(request.headers.get("Accept-Encoding"), available) === null) return null;
+  const fromHeader = negotiateEncoding(request.headers.get("Accept-Encoding"), available);
+  if (fromHeader === null) return null;
   const cf: unknown = request.cf;
   if (typeof cf === "object" && cf !== null && "clientAcceptEncoding" in cf) {
     const value = (cf as { clientAcceptEncoding?: unknown }).clientAcceptEncoding;
     if (typeof value === "string") return negotiateEncoding(value, available);
   }
-  return negotiateEncoding(request.headers.get("Accept-Encoding"), available);
+  return fromHeader;
 }
 
 function unavailable(): Response {

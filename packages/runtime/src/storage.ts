@@ -21,8 +21,7 @@ export interface AssetStorage {
 }
 
 /** A body that could be opened, or the key storage did not have. */
-export type OpenedBody =
-  { body: ReadableStream | ArrayBuffer; length: number } | { missing: string };
+export type OpenedBody = { body: ReadableStream; length: number } | { missing: string };
 
 /**
  * Opens the body stored under `key` (`size` bytes, in parts of `chunk` bytes when larger), or only
