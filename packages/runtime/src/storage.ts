@@ -14,8 +14,8 @@ export interface AssetStorage {
     options: { type: "arrayBuffer"; cacheTtl?: number },
   ): Promise<ArrayBuffer | null>;
   /**
-   * Reads `range` of the value at `key`, for storage that can (R2). Values in such storage are
-   * whole, never in parts.
+   * Reads `range` of the value at `key`, for storage that can (R2, the edge cache): of the whole
+   * value, or of one stored part of it.
    */
   getRange?(key: string, range: ByteRange): Promise<ReadableStream | null>;
 }
@@ -58,17 +58,30 @@ export async function openBody(
   const first = Math.floor(start / partSize);
   const last = Math.max(first, Math.floor(end / partSize));
   const needed = keys.slice(first, last + 1);
-  const streams = await Promise.all(needed.map((k) => storage.get(k, options)));
+  // Storage that reads ranges (the edge cache) is asked for just the bytes of the first part the
+  // range covers, so a range deep in a large part does not read the part's bytes before it. The
+  // parts after it are read from their start, as streams: an open range (`bytes=N-`) of a large
+  // file covers many parts, and only a stream keeps memory flat.
+  const ranged = range !== null && storage.getRange !== undefined;
+  const firstStart = first * partSize;
+  const streams = await Promise.all(
+    needed.map((k, i) =>
+      ranged && i === 0
+        ? storage.getRange!(k, {
+            start: start - firstStart,
+            end: Math.min(end, firstStart + partSize - 1) - firstStart,
+          })
+        : storage.get(k, options),
+    ),
+  );
   const absent = streams.findIndex((s) => s === null);
   if (absent !== -1) {
     await Promise.all(streams.map((s) => s?.cancel().catch(() => {})));
     return { missing: needed[absent] as string };
   }
   const length = Math.max(0, end - start + 1);
-  return {
-    body: slice(streams as ReadableStream[], start - first * partSize, length),
-    length,
-  };
+  const skip = ranged ? 0 : start - firstStart;
+  return { body: slice(streams as ReadableStream[], skip, length), length };
 }
 
 /** Gives a stream a known length, so the response carries Content-Length rather than chunking. */

@@ -534,6 +534,21 @@ describe.each([
       expect(second.reads).toEqual([]);
     });
 
+    it("answers a range of a value stored in parts from the Cache API once its parts are cached", async () => {
+      const waits: Promise<unknown>[] = [];
+      const options: ServeAssetOptions = { edgeCache: true, waitUntil: (p) => waits.push(p) };
+      // Parts of 64 bytes: bytes 100-209 span parts 1 to 3.
+      const first = await serve(get("/large.bin", { Range: "bytes=100-209" }), options, chunked);
+      expect(first.response?.status).toBe(206);
+      expect(await bytes(first.response)).toEqual(big.slice(100, 210));
+      expect(first.reads).toHaveLength(3);
+      await Promise.all(waits);
+      const second = await serve(get("/large.bin", { Range: "bytes=130-200" }), options, chunked);
+      expect(second.response?.headers.get("Content-Range")).toBe("bytes 130-200/300");
+      expect(await bytes(second.response)).toEqual(big.slice(130, 201));
+      expect(second.reads).toEqual([]);
+    });
+
     it("throws at setup when cacheTtl is under KV's minimum of 30 seconds", () => {
       expect(() => serveAsset(get("/"), manifest, env.ASSETS, { cacheTtl: 0 })).toThrow(
         /cacheTtl must be at least 30 seconds, KV's minimum \(got 0\)/,
