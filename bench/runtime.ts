@@ -12,7 +12,6 @@ import {
   load,
   machine,
   median,
-  ratio,
   residentBytes,
   smoke,
   table,
@@ -311,18 +310,18 @@ const paired = (a: WorkerName, rowA: string, b: WorkerName, rowB: string): numbe
   const listB = rounds.get(`${b}|${rowB}`) ?? [];
   return listA.map((r, i) => r.rps / (listB[i]?.rps ?? NaN)).filter(Number.isFinite);
 };
-const spread = (ratios: number[]): string[] => {
+// The cells of one comparison: median, middle half and verdict against the least ratio wanted.
+const summary = (ratios: number[], least: number): string[] => {
   const sorted = [...ratios].sort((x, y) => x - y);
   const at = (q: number): number => sorted[Math.round(q * (sorted.length - 1))] ?? NaN;
-  return [`${median(sorted).toFixed(2)}×`, `${at(0.25).toFixed(2)}–${at(0.75).toFixed(2)}`];
-};
-const verdict = (ratios: number[], least: number): string => {
-  const sorted = [...ratios].sort((x, y) => x - y);
-  const low = sorted[Math.round(0.25 * (sorted.length - 1))] ?? NaN;
-  const high = sorted[Math.round(0.75 * (sorted.length - 1))] ?? NaN;
-  if (low >= least) return "met";
-  if (high < least) return "not met";
-  return "within noise";
+  const [low, high] = [at(0.25), at(0.75)];
+  const verdict = low >= least ? "met" : high < least ? "not met" : "within noise";
+  return [
+    `${median(sorted).toFixed(2)}×`,
+    `${low.toFixed(2)}–${high.toFixed(2)}`,
+    `≥ ${least === 1 ? "1" : least.toFixed(2)}×`,
+    verdict,
+  ];
 };
 console.log(
   "\nratios of req/s, per round (both measured back to back), median and middle half of the rounds:\n",
@@ -339,13 +338,7 @@ console.log(
           ["kv-assets", "HEAD", "kv-assets", "small file 200", 2],
         ] as const
       ).map(([a, rowA, b, rowB, least]) => {
-        const ratios = paired(a, rowA, b, rowB);
-        return [
-          `${a} ${rowA} / ${b} ${rowB}`,
-          ...spread(ratios).slice(0, 2),
-          `≥ ${least.toFixed(2)}×`,
-          verdict(ratios, least),
-        ];
+        return [`${a} ${rowA} / ${b} ${rowB}`, ...summary(paired(a, rowA, b, rowB), least)];
       }),
       ...rows.flatMap((row) =>
         (
@@ -359,12 +352,9 @@ console.log(
           if (typeof theirs !== "object") {
             return [`${ours} / ${other}, ${row.name}`, `${other}: ${String(theirs)}`, "", "", ""];
           }
-          const ratios = paired(ours, row.name, other, row.name);
           return [
             `${ours} / ${other}, ${row.name}`,
-            ...spread(ratios).slice(0, 2),
-            "≥ 1×",
-            verdict(ratios, 1),
+            ...summary(paired(ours, row.name, other, row.name), 1),
           ];
         }),
       ),

@@ -73,11 +73,14 @@ export function findPacked(packed: string, path: string): ManifestEntry | undefi
     const start = middle === 0 ? 0 : packed.lastIndexOf("|", middle - 1) + 1;
     const colon = packed.indexOf(":", start);
     const order = compareAt(packed, start, colon, key);
+    if (order < 0) {
+      high = start;
+      continue;
+    }
     const bar = packed.indexOf("|", colon);
     const end = bar === -1 ? packed.length : bar;
     if (order === 0) return unpackEntry(packed.slice(colon + 1, end));
-    if (order < 0) high = start;
-    else low = end + 1;
+    low = end + 1;
   }
   return undefined;
 }
