@@ -5,7 +5,7 @@
 // Worker Loader, answering its first request.
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { manifestText, packManifest, type AssetManifest } from "@kv-assets/runtime";
+import { manifestText, packManifest, shardOf } from "@kv-assets/runtime";
 import { createManifest, hashBytes, shardManifest, type SyncedFile } from "@kv-assets/sync";
 import { generateSite, machine, median, ratio, smoke, table } from "./lib.js";
 
@@ -69,7 +69,7 @@ for (const count of counts) {
       ),
       "index.txt": { text: indexText },
       "shard.txt": {
-        text: sharded.shards.find((s) => probe in JSON.parse(s.text))!.text,
+        text: sharded.shards[shardOf(probe, sharded.shards.length)]!.text,
       },
     },
   };
@@ -158,8 +158,12 @@ async function coldStarts(
     }
     const timed = async (query: string): Promise<[number, string]> => {
       const started = performance.now();
-      const id = await (await mf.dispatchFetch(`http://bench/?${query}`)).text();
-      return [performance.now() - started, id];
+      const response = await mf.dispatchFetch(`http://bench/?${query}`);
+      const id = await response.text();
+      const elapsed = performance.now() - started;
+      // A Worker whose lookup failed throws at startup; its time would mean nothing.
+      if (!response.ok) throw new Error(`${query}: the measured Worker failed: ${id}`);
+      return [elapsed, id];
     };
     const costs: Record<string, number[]> = {};
     for (let run = -1; run < n; run++) {
