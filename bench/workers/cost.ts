@@ -8,8 +8,9 @@ type Fetch = (request: Request, env: unknown, ctx: ExecutionContext) => Promise<
 export function withCost(worker: { fetch: Fetch }): { fetch: Fetch } {
   return {
     async fetch(request, env, ctx) {
+      // A plain string test, not a URL parse: the check runs before every request served.
+      if (!request.url.includes("/__cost?")) return worker.fetch(request, env, ctx);
       const url = new URL(request.url);
-      if (url.pathname !== "/__cost") return worker.fetch(request, env, ctx);
       const n = Number(url.searchParams.get("n") ?? 0);
       const target = new URL(url.searchParams.get("path") ?? "/", url.origin).href;
       const init = JSON.parse(url.searchParams.get("init") ?? "{}") as RequestInit;
