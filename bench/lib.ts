@@ -101,6 +101,8 @@ export interface LoadResult {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU time of the serving process per request, in µs, when its process id was given. */
+  cpu?: number;
 }
 
 /** One request of a load run, and the status its answer must have. */
@@ -126,6 +128,7 @@ export async function load(
     connections = 8,
     seconds = 5,
     expect = 200,
+    pid,
   }: {
     method?: string;
     headers?: Record<string, string>;
@@ -133,12 +136,18 @@ export async function load(
     seconds?: number;
     /** The status every answer must have; any other counts as an error. */
     expect?: number;
+    /** The serving process, whose CPU time per request is measured. */
+    pid?: number | null;
   },
 ): Promise<LoadResult> {
   const target = new URL(url);
   const request = { method, path: target.pathname + target.search, headers, expect };
   await loadMix(target.origin, [request], { connections, seconds: seconds / 4 }); // warm-up
-  return loadMix(target.origin, [request], { connections, seconds });
+  const cpuBefore = cpuNanos(pid);
+  const result = await loadMix(target.origin, [request], { connections, seconds });
+  const cpuAfter = cpuNanos(pid);
+  if (cpuBefore === null || cpuAfter === null) return result;
+  return { ...result, cpu: (cpuAfter - cpuBefore) / 1000 / result.requests };
 }
 
 /**
@@ -339,6 +348,20 @@ export function workerdBelow(ancestor: number, direct = false): number[] {
     }
     return false;
   });
+}
+
+/** CPU time a process has run, in nanoseconds (all its threads), or null when it cannot be read. */
+export function cpuNanos(pid: number | null | undefined): number | null {
+  if (pid === null || pid === undefined) return null;
+  try {
+    let total = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+    }
+    return total;
+  } catch {
+    return null;
+  }
 }
 
 /** Resident memory of a process in bytes, or null when it cannot be read. */

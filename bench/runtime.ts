@@ -1,6 +1,7 @@
-// npm run bench:runtime — the same files in the same local KV, served in workerd by four Workers
-// (kv-assets, @cloudflare/kv-asset-handler, Hono's serveStatic, and a bare KV.get floor), each
-// loaded in turn by the same load generator on loopback with the same concurrency and duration.
+// npm run bench:runtime — the same files in the same local KV, served in one workerd by kv-assets
+// (with and without edgeCache), @cloudflare/kv-asset-handler, Hono's serveStatic, and a bare KV.get
+// floor (twice, as a control), each loaded in turn by the same load generator on loopback with the
+// same concurrency and duration.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -23,12 +24,23 @@ const CONNECTIONS = 8;
 const SECONDS = smoke ? 0.3 : 1.5;
 /** `--cost-only`: only the in-isolate cost of each Worker, for quick work on the handler. */
 const costOnly = process.argv.includes("--cost-only");
-const ROUNDS = smoke ? 1 : costOnly ? 0 : 9;
+/** `--rounds N` and `--row NAME` (repeatable): more rounds of fewer rows, to settle one comparison. */
+const ROUNDS = smoke ? 1 : costOnly ? 0 : Number(option("--rounds") ?? 9);
+const onlyRows = process.argv.flatMap((arg, i) => (arg === "--row" ? [process.argv[i + 1]] : []));
 /** Rounds of the in-isolate cost measurement, and calls per round (fewer for the 1 MiB file). */
 const COST_ROUNDS = smoke ? 1 : 7;
 const COST_CALLS = smoke ? 20 : 5000;
 const IDENTITY = { "Accept-Encoding": "identity" };
-const WORKERS = ["kv-assets", "kv-assets+cache", "kv-asset-handler", "hono", "floor"] as const;
+// "floor again" is the floor a second time: how far apart two identical Workers measure is the
+// resolution of the run.
+const WORKERS = [
+  "kv-assets",
+  "kv-assets+cache",
+  "kv-asset-handler",
+  "hono",
+  "floor",
+  "floor again",
+] as const;
 type WorkerName = (typeof WORKERS)[number];
 const ENTRY: Record<WorkerName, string> = {
   "kv-assets": "ours.ts",
@@ -36,9 +48,11 @@ const ENTRY: Record<WorkerName, string> = {
   "kv-asset-handler": "kv-asset-handler.ts",
   hono: "hono.ts",
   floor: "floor.ts",
+  "floor again": "floor.ts",
 };
+/** A Worker's name inside Miniflare. */
+const serviceOf = (worker: WorkerName): string => worker.replace(/[^a-z-]/g, "-");
 
-const seenWorkerd = new Set<number>();
 const dir = mkdtempSync(join(tmpdir(), "kv-assets-bench-runtime-"));
 const files = siteFiles();
 const kvPersist = join(dir, "kv");
@@ -82,7 +96,7 @@ interface Row {
   headers?: (etag: string | null) => Record<string, string> | null;
   expect: number;
 }
-const rows: Row[] = [
+const allRows: Row[] = [
   { name: "small file 200", path: SMALL, expect: 200 },
   { name: "1 MiB file 200", path: LARGE, expect: 200 },
   {
@@ -95,10 +109,14 @@ const rows: Row[] = [
   { name: "range", path: LARGE, headers: () => ({ Range: "bytes=1000-1999" }), expect: 206 },
   { name: "miss", path: "/no-such-file.html", expect: 404 },
 ];
+const rows = allRows.filter((row) => onlyRows.length === 0 || onlyRows.includes(row.name));
+if (rows.length === 0)
+  throw new Error(`--row names none of: ${allRows.map((r) => r.name).join(", ")}`);
 
 type Result = {
   status: number;
   rps: number;
+  cpu?: number;
   p50: number;
   p99: number;
   reads: number;
@@ -111,12 +129,11 @@ const rounds = new Map<string, LoadResult[]>();
 /** Microseconds of the Worker's own work per request, in the isolate. */
 const costs = new Map<string, number>();
 
-// Every Worker runs in its own workerd at once; rows are measured in rounds that take the Workers
-// in turn, and the median round is reported, so a noisy moment does not favour one of them.
-const servers = new Map<
-  WorkerName,
-  { mf: Miniflare; url: URL; etag: string | null; pid: number | null; rssStart: number | null }
->();
+// Every Worker runs in one workerd (one Miniflare), each on its own socket straight to the Worker,
+// so no Worker gets a process, a KV service or a router of its own that the others lack. Rows are
+// measured in rounds that take the Workers in turn, and the median round is reported, so a noisy
+// moment does not favour one of them.
+const scripts = new Map<WorkerName, string>();
 for (const worker of WORKERS) {
   const scriptPath = join(dir, `${worker}.js`);
   await build({
@@ -134,28 +151,33 @@ for (const worker of WORKERS) {
     outfile: scriptPath,
     logLevel: "error",
   });
-  const mf = new Miniflare({
+  scripts.set(worker, scriptPath);
+}
+const mf = new Miniflare({
+  kvPersist,
+  port: 0,
+  workers: WORKERS.map((worker) => ({
+    name: serviceOf(worker),
     modules: true,
     modulesRoot: dir,
-    scriptPath,
+    scriptPath: scripts.get(worker)!,
     compatibilityDate: "2026-02-01",
     kvNamespaces: { ASSETS: "assets", STATIC: "static" },
-    kvPersist,
     // kv-assets gets the packed form, as the Vite plugin compiles it in.
     bindings: { MANIFEST: packed as never, SITE_MANIFEST: siteManifest, KEYS: keys },
-    port: 0,
-  });
-  const url = await mf.ready;
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  })),
+});
+await mf.ready;
+const pid = workerdBelow(process.pid, true)[0] ?? null;
+const rssStart = residentBytes(pid);
+const servers = new Map<WorkerName, { url: URL; etag: string | null }>();
+for (const worker of WORKERS) {
+  const url = await mf.unsafeGetDirectURL(serviceOf(worker));
   // The load generator sends no Accept-Encoding, so neither do the probes: same representation.
   const first = await fetch(new URL(SMALL, url), { headers: IDENTITY, redirect: "manual" });
-  const pid = newWorkerd();
-  servers.set(worker, {
-    mf,
-    url,
-    etag: first.headers.get("ETag"),
-    pid,
-    rssStart: residentBytes(pid),
-  });
+  await first.arrayBuffer();
+  servers.set(worker, { url, etag: first.headers.get("ETag") });
 }
 
 for (const row of rows) {
@@ -172,10 +194,12 @@ for (const row of rows) {
       headers: { ...IDENTITY, ...headers },
       redirect: "manual",
     } as const;
+    // The first request warms up what the Worker keeps (kv-asset-handler answers a range from
+    // its cache only once a 200 has filled it); the second shows the state the load measures.
+    await (await fetch(new URL(row.path, url), init)).arrayBuffer();
+    await fetch(new URL("/__reads", url)).then((r) => r.text());
     const probe = await fetch(new URL(row.path, url), init);
     await probe.arrayBuffer();
-    await fetch(new URL("/__reads", url)).then((r) => r.text());
-    await (await fetch(new URL(row.path, url), init)).arrayBuffer();
     const reads = Number(await fetch(new URL("/__reads", url)).then((r) => r.text()));
     if (probe.status !== row.expect) {
       results.set(`${worker}|${row.name}`, `answers ${probe.status}`);
@@ -208,6 +232,7 @@ for (const row of rows) {
           headers: row.headers ? (row.headers(etag) ?? {}) : {},
           connections: CONNECTIONS,
           seconds: SECONDS,
+          pid,
         }),
       );
     }
@@ -216,7 +241,11 @@ for (const row of rows) {
     const sorted = [...list].sort((a, b) => a.rps - b.rps);
     const mid = sorted[Math.floor(sorted.length / 2)] as LoadResult;
     const entry = results.get(`${worker}|${row.name}`) as Result;
-    Object.assign(entry, mid, { errors: list.reduce((n, r) => n + r.errors, 0) });
+    const cpus = list.flatMap((r) => (r.cpu === undefined ? [] : [r.cpu]));
+    Object.assign(entry, mid, {
+      errors: list.reduce((n, r) => n + r.errors, 0),
+      cpu: cpus.length > 0 ? median(cpus) : undefined,
+    });
     rounds.set(`${worker}|${row.name}`, list);
   }
   // The Workers' own work, without HTTP or storage: calls in the isolate, KV reads from memory.
@@ -236,56 +265,56 @@ for (const row of rows) {
   }
   for (const [worker, list] of perRound) costs.set(`${worker}|${row.name}`, Math.min(...list));
 }
-const memory = WORKERS.map((worker) => {
-  const { pid, rssStart } = servers.get(worker)!;
-  const rssEnd = residentBytes(pid);
-  const mib = (n: number | null): string => (n === null ? "n/a" : (n / 2 ** 20).toFixed(1));
-  return [worker, mib(rssStart), mib(rssEnd), rssStart && rssEnd ? mib(rssEnd - rssStart) : "n/a"];
-});
-for (const { mf } of servers.values()) await mf.dispose();
+const rssEnd = residentBytes(pid);
+await mf.dispose();
 
 console.log(`runtime benchmark on ${machine()}${smoke ? " (smoke run)" : ""}`);
-console.log(
-  `${CONNECTIONS} keep-alive connections; per row, ${ROUNDS} rounds of ${SECONDS} s (after a warm-up) taking the Workers in turn, median round shown; one workerd (Miniflare) per Worker on loopback\n`,
-);
-console.log(
-  table(
-    [
-      "request",
-      "worker",
-      "status",
-      "req/s",
-      "p50 ms",
-      "p99 ms",
-      "KV reads/req",
-      "Content-Length",
-      "errors",
-    ],
-    rows.flatMap((row) =>
-      WORKERS.map((worker) => {
-        const r = results.get(`${worker}|${row.name}`);
-        return typeof r === "string" || r === undefined
-          ? [row.name, worker, r ?? "-", "-", "-", "-", "-", "-", "-"]
-          : [
-              row.name,
-              worker,
-              r.status,
-              Math.round(r.rps),
-              r.p50.toFixed(1),
-              r.p99.toFixed(1),
-              r.reads,
-              r.length,
-              r.errors,
-            ];
-      }),
+if (ROUNDS > 0) {
+  console.log(
+    `${CONNECTIONS} keep-alive connections; per row, ${ROUNDS} rounds of ${SECONDS} s (after a warm-up) taking the Workers in turn, median round shown; all Workers in one workerd (Miniflare), each on its own loopback socket\n`,
+  );
+  console.log(
+    table(
+      [
+        "request",
+        "worker",
+        "status",
+        "req/s",
+        "workerd CPU µs/req",
+        "p50 ms",
+        "p99 ms",
+        "KV reads/req",
+        "Content-Length",
+        "errors",
+      ],
+      rows.flatMap((row) =>
+        WORKERS.map((worker) => {
+          const r = results.get(`${worker}|${row.name}`);
+          return typeof r === "string" || r === undefined
+            ? [row.name, worker, r ?? "-", "-", "-", "-", "-", "-", "-", "-"]
+            : [
+                row.name,
+                worker,
+                r.status,
+                Math.round(r.rps),
+                r.cpu === undefined ? "n/a" : Math.round(r.cpu),
+                r.p50.toFixed(1),
+                r.p99.toFixed(1),
+                r.reads,
+                r.length,
+                r.errors,
+              ];
+        }),
+      ),
     ),
-  ),
-);
+  );
 
-console.log(
-  "\nworkerd resident memory (MiB) of each Worker's process, before and after all its rows:\n",
-);
-console.log(table(["worker", "start", "end", "growth"], memory));
+  const mib = (n: number | null): string =>
+    n === null ? "n/a" : `${(n / 2 ** 20).toFixed(1)} MiB`;
+  console.log(
+    `\nworkerd resident memory: ${mib(rssStart)} at the start, ${mib(rssEnd)} after all rows (see bench:memory)`,
+  );
+}
 
 console.log(
   `\neach Worker's own work per request, in µs: the Worker called ${COST_CALLS} times (${COST_CALLS / 10} for the 1 MiB file) inside its isolate with its KV reads served from memory and the body read, no HTTP; the least of ${COST_ROUNDS} rounds taking the Workers in turn (noise only ever adds time). The floor's figure is what any Worker pays for the call, its Request and Response and reading the body.\n`,
@@ -310,57 +339,61 @@ const paired = (a: WorkerName, rowA: string, b: WorkerName, rowB: string): numbe
   const listB = rounds.get(`${b}|${rowB}`) ?? [];
   return listA.map((r, i) => r.rps / (listB[i]?.rps ?? NaN)).filter(Number.isFinite);
 };
-// The cells of one comparison: median, middle half and verdict against the least ratio wanted.
-const summary = (ratios: number[], least: number): string[] => {
+// The cells of one comparison: median, middle half and verdict against the least ratio wanted
+// (none for the control, two identical Workers, whose spread is the run's noise).
+const summary = (ratios: number[], least: number | null): string[] => {
   const sorted = [...ratios].sort((x, y) => x - y);
   const at = (q: number): number => sorted[Math.round(q * (sorted.length - 1))] ?? NaN;
   const [low, high] = [at(0.25), at(0.75)];
+  const cells = [`${median(sorted).toFixed(2)}×`, `${low.toFixed(2)}–${high.toFixed(2)}`];
+  if (least === null) return [...cells, "1×", "control: the run's noise"];
   const verdict = low >= least ? "met" : high < least ? "not met" : "within noise";
-  return [
-    `${median(sorted).toFixed(2)}×`,
-    `${low.toFixed(2)}–${high.toFixed(2)}`,
-    `≥ ${least === 1 ? "1" : least.toFixed(2)}×`,
-    verdict,
-  ];
+  return [...cells, `≥ ${least === 1 ? "1" : least.toFixed(2)}×`, verdict];
 };
-console.log(
-  "\nratios of req/s, per round (both measured back to back), median and middle half of the rounds:\n",
-);
-console.log(
-  table(
-    ["comparison", "median", "middle half", "target", "verdict"],
-    [
-      ...(
-        [
-          ["kv-assets", "small file 200", "floor", "small file 200", 0.9],
-          ["kv-assets", "1 MiB file 200", "floor", "1 MiB file 200", 0.9],
-          ["kv-assets", "304 revalidation", "kv-assets", "small file 200", 2],
-          ["kv-assets", "HEAD", "kv-assets", "small file 200", 2],
-        ] as const
-      ).map(([a, rowA, b, rowB, least]) => {
-        return [`${a} ${rowA} / ${b} ${rowB}`, ...summary(paired(a, rowA, b, rowB), least)];
-      }),
-      ...rows.flatMap((row) =>
-        (
+if (ROUNDS > 0) {
+  console.log(
+    "\nratios of req/s, per round (both measured back to back), median and middle half of the rounds:\n",
+  );
+  console.log(
+    table(
+      ["comparison", "median", "middle half", "target", "verdict"],
+      [
+        ...(
           [
-            ["kv-assets", "hono"],
-            ["kv-assets", "kv-asset-handler"],
-            ["kv-assets+cache", "kv-asset-handler"],
+            ["floor again", "small file 200", "floor", "small file 200", null],
+            ["floor again", "1 MiB file 200", "floor", "1 MiB file 200", null],
+            ["kv-assets", "small file 200", "floor", "small file 200", 0.9],
+            ["kv-assets", "1 MiB file 200", "floor", "1 MiB file 200", 0.9],
+            ["kv-assets", "304 revalidation", "kv-assets", "small file 200", 2],
+            ["kv-assets", "HEAD", "kv-assets", "small file 200", 2],
           ] as const
-        ).map(([ours, other]) => {
-          const theirs = results.get(`${other}|${row.name}`);
-          if (typeof theirs !== "object") {
-            return [`${ours} / ${other}, ${row.name}`, `${other}: ${String(theirs)}`, "", "", ""];
-          }
-          return [
-            `${ours} / ${other}, ${row.name}`,
-            ...summary(paired(ours, row.name, other, row.name), 1),
-          ];
-        }),
-      ),
-    ],
-  ),
-);
+        )
+          .filter(([a, rowA, b, rowB]) => paired(a, rowA, b, rowB).length > 0)
+          .map(([a, rowA, b, rowB, least]) => {
+            return [`${a} ${rowA} / ${b} ${rowB}`, ...summary(paired(a, rowA, b, rowB), least)];
+          }),
+        ...rows.flatMap((row) =>
+          (
+            [
+              ["kv-assets", "hono"],
+              ["kv-assets", "kv-asset-handler"],
+              ["kv-assets+cache", "kv-asset-handler"],
+            ] as const
+          ).map(([ours, other]) => {
+            const theirs = results.get(`${other}|${row.name}`);
+            if (typeof theirs !== "object") {
+              return [`${ours} / ${other}, ${row.name}`, `${other}: ${String(theirs)}`, "", "", ""];
+            }
+            return [
+              `${ours} / ${other}, ${row.name}`,
+              ...summary(paired(ours, row.name, other, row.name), 1),
+            ];
+          }),
+        ),
+      ],
+    ),
+  );
+}
 
 /**
  * Microseconds per call of the Worker's own work: the time of GET /__cost with `calls` calls less
@@ -379,12 +412,10 @@ async function costOf(url: URL, path: string, init: RequestInit, calls: number):
   return ((await timed(calls)) - empty) * (1000 / calls);
 }
 
-/** The workerd process started since the last call (Miniflare runs one per instance). */
-function newWorkerd(): number | null {
-  const pid = workerdBelow(process.pid, true).find((p) => !seenWorkerd.has(p));
-  if (pid === undefined) return null;
-  seenWorkerd.add(pid);
-  return pid;
+/** The value after `name` on the command line. */
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at === -1 ? undefined : process.argv[at + 1];
 }
 
 /** The generated set (small, medium, large), plus the playground's built files when present. */
