@@ -26,7 +26,12 @@ const SECONDS = smoke ? 0.3 : 1.5;
 const costOnly = process.argv.includes("--cost-only");
 /** `--rounds N` and `--row NAME` (repeatable): more rounds of fewer rows, to settle one comparison. */
 const ROUNDS = smoke ? 1 : costOnly ? 0 : Number(option("--rounds") ?? 9);
-const onlyRows = process.argv.flatMap((arg, i) => (arg === "--row" ? [process.argv[i + 1]] : []));
+if (!Number.isInteger(ROUNDS) || ROUNDS < 0) {
+  throw new Error(`--rounds takes a whole number of rounds, such as 25; got ${option("--rounds")}`);
+}
+const onlyRows = process.argv.flatMap((arg, i) =>
+  arg === "--row" ? [process.argv[i + 1] ?? ""] : [],
+);
 /** Rounds of the in-isolate cost measurement, and calls per round (fewer for the 1 MiB file). */
 const COST_ROUNDS = smoke ? 1 : 7;
 const COST_CALLS = smoke ? 20 : 5000;
@@ -110,8 +115,11 @@ const allRows: Row[] = [
   { name: "miss", path: "/no-such-file.html", expect: 404 },
 ];
 const rows = allRows.filter((row) => onlyRows.length === 0 || onlyRows.includes(row.name));
-if (rows.length === 0)
-  throw new Error(`--row names none of: ${allRows.map((r) => r.name).join(", ")}`);
+const unknownRow = onlyRows.find((name) => !allRows.some((row) => row.name === name));
+if (unknownRow !== undefined) {
+  const names = allRows.map((row) => `"${row.name}"`).join(", ");
+  throw new Error(`--row "${unknownRow}" is not a row; the rows are ${names}`);
+}
 
 type Result = {
   status: number;
@@ -367,11 +375,11 @@ if (ROUNDS > 0) {
             ["kv-assets", "304 revalidation", "kv-assets", "small file 200", 2],
             ["kv-assets", "HEAD", "kv-assets", "small file 200", 2],
           ] as const
-        )
-          .filter(([a, rowA, b, rowB]) => paired(a, rowA, b, rowB).length > 0)
-          .map(([a, rowA, b, rowB, least]) => {
-            return [`${a} ${rowA} / ${b} ${rowB}`, ...summary(paired(a, rowA, b, rowB), least)];
-          }),
+        ).flatMap(([a, rowA, b, rowB, least]) => {
+          const ratios = paired(a, rowA, b, rowB);
+          if (ratios.length === 0) return []; // a row left out with --row
+          return [[`${a} ${rowA} / ${b} ${rowB}`, ...summary(ratios, least)]];
+        }),
         ...rows.flatMap((row) =>
           (
             [
