@@ -141,13 +141,13 @@ const costs = new Map<string, number>();
 // so no Worker gets a process, a KV service or a router of its own that the others lack. Rows are
 // measured in rounds that take the Workers in turn, and the median round is reported, so a noisy
 // moment does not favour one of them.
-const scripts = new Map<WorkerName, string>();
-for (const worker of WORKERS) {
-  const scriptPath = join(dir, `${worker}.js`);
+/** The bundled script of an entry, built once even when two Workers (the floor twice) run it. */
+const bundleOf = (entry: string): string => join(dir, entry.replace(/\.ts$/, ".js"));
+for (const entry of new Set(Object.values(ENTRY))) {
   await build({
     // Each Worker as it is, plus GET /__cost (workers/cost.ts) for the in-isolate measurement.
     stdin: {
-      contents: `import worker from "./${ENTRY[worker]}";\nimport { withCost } from "./cost.ts";\nexport default withCost(worker);\n`,
+      contents: `import worker from "./${entry}";\nimport { withCost } from "./cost.ts";\nexport default withCost(worker);\n`,
       resolveDir: join(import.meta.dirname, "workers"),
       loader: "ts",
     },
@@ -156,10 +156,9 @@ for (const worker of WORKERS) {
     platform: "neutral",
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["module", "main"],
-    outfile: scriptPath,
+    outfile: bundleOf(entry),
     logLevel: "error",
   });
-  scripts.set(worker, scriptPath);
 }
 const mf = new Miniflare({
   kvPersist,
@@ -168,7 +167,7 @@ const mf = new Miniflare({
     name: serviceOf(worker),
     modules: true,
     modulesRoot: dir,
-    scriptPath: scripts.get(worker)!,
+    scriptPath: bundleOf(ENTRY[worker]),
     compatibilityDate: "2026-02-01",
     kvNamespaces: { ASSETS: "assets", STATIC: "static" },
     // kv-assets gets the packed form, as the Vite plugin compiles it in.
