@@ -4,11 +4,9 @@ export type { ServeAssetOptions, NotFoundHandling, AssetHandler } from "./serve.
 export {
   getAsset,
   hasAsset,
-  partKeys,
   validateManifest,
   validateManifestIndex,
   validateManifestRecord,
-  isProjectId,
   validateShard,
   shardOf,
   toAsset,
@@ -36,6 +34,27 @@ export {
   readManifestText,
 } from "./packed.js";
 export type { PackedManifest } from "./packed.js";
+export {
+  KV_KEY_LIMIT,
+  contentKey,
+  partKeys,
+  isContentKey,
+  pointerKey,
+  historyFolder,
+  historyKey,
+  historyTime,
+  lockFolder,
+  lockKey,
+  parseLockKey,
+  journalFolder,
+  journalKey,
+  journalTime,
+  projectPrefix,
+  isProjectId,
+  longestKey,
+  timeName,
+} from "./keys.js";
+export type { LockKind } from "./keys.js";
 export type { AssetStorage } from "./storage.js";
 export { withEdgeCache } from "./edge-cache.js";
 export { resolveHtml } from "./html.js";

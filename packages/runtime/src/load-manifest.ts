@@ -1,7 +1,7 @@
 // loadManifest: reads a published manifest from KV at request time, for platforms serving many projects.
 
+import { contentKey, isProjectId, pointerKey, projectPrefix } from "./keys.js";
 import {
-  isProjectId,
   validateManifestRecord,
   validateShard,
   type AssetManifest,
@@ -93,7 +93,7 @@ export async function loadManifest(
 export function manifestPrefix(prefix: string, project: string | undefined): string | null {
   if (project === undefined) return prefix;
   if (!isProjectId(project)) return null;
-  return `${prefix}project/${project}/`;
+  return projectPrefix(prefix, project);
 }
 
 /** Projects each isolate keeps manifests of; the least recently loaded is dropped first. */
@@ -121,7 +121,7 @@ async function read(
   cacheTtl: number,
   previous: CacheEntry | undefined,
 ): Promise<{ text?: string; value: ManifestSource | null }> {
-  const text = await storage.get(`${prefix}manifest`, { type: "text", cacheTtl });
+  const text = await storage.get(pointerKey(prefix), { type: "text", cacheTtl });
   if (text === null) return { value: null };
   if (previous?.value && previous.text === text) return { text, value: previous.value };
   return { text, value: parse(text, prefix, storage) };
@@ -167,7 +167,7 @@ async function readShard(
   index: ManifestIndex,
   at: number,
 ): Promise<Record<string, ManifestEntry>> {
-  const key = index.prefix + index.shards[at];
+  const key = contentKey(index.prefix, index.shards[at] as string);
   // Shards are content-addressed, so they may stay in KV's edge cache for as long as it keeps them.
   const text = await storage.get(key, { type: "text", cacheTtl: 31536000 });
   if (text === null) throw new Error(`manifest shard "${key}" is missing; re-run the sync`);

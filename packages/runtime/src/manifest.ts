@@ -1,5 +1,6 @@
 // The manifest format shared by the sync engine (which writes it) and the runtime (which reads it).
 
+import { contentKey } from "./keys.js";
 import type { PackedManifest } from "./packed.js";
 
 /** Version of the manifest format this runtime reads. */
@@ -131,7 +132,7 @@ export function toAsset(
   const [hash, size, type, time, flags, variants] = entry;
   return {
     path,
-    key: manifest.prefix + hash,
+    key: contentKey(manifest.prefix, hash),
     etag: `"${hash}"`,
     size,
     contentType: manifest.types[type] ?? "application/octet-stream",
@@ -140,7 +141,7 @@ export function toAsset(
     inBucket: (flags & FLAG_BUCKET) !== 0,
     variants: (variants ?? []).map(([encoding, vhash, vsize]) => ({
       encoding,
-      key: manifest.prefix + vhash,
+      key: contentKey(manifest.prefix, vhash),
       etag: `"${vhash}"`,
       size: vsize,
     })),
@@ -166,13 +167,6 @@ export function shardOf(path: string, count: number): number {
 /** Whether the manifest has a file at `path`. */
 export function hasAsset(manifest: AssetManifest, path: string): boolean {
   return Object.hasOwn(manifest.files, path);
-}
-
-/** Storage keys holding a body of `size` bytes stored under `key`: one, or its parts when chunked. */
-export function partKeys(key: string, size: number, chunk: number): string[] {
-  if (size <= chunk) return [key];
-  const count = Math.ceil(size / chunk);
-  return Array.from({ length: count }, (_, index) => `${key}.${index}`);
 }
 
 /**
@@ -207,11 +201,6 @@ export function validateManifestRecord(value: unknown): { problem?: string; shar
   const sharded =
     typeof value === "object" && value !== null && "shards" in value && !("files" in value);
   return { problem: sharded ? validateManifestIndex(value) : validateManifest(value), sharded };
-}
-
-/** Whether `id` is a project id: 1-64 letters, digits, `-` or `_`, starting with a letter or digit. */
-export function isProjectId(id: unknown): id is string {
-  return typeof id === "string" && /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(id);
 }
 
 /** Checks the files of one shard against the tables of its index. */

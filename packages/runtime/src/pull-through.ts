@@ -1,5 +1,6 @@
 // createPullThrough: serves files of an HTTP origin (an S3 bucket, any server) and keeps copies in KV.
 
+import { copyKey } from "./keys.js";
 import { KV_VALUE_LIMIT } from "./manifest.js";
 import { decodePath, encodePath } from "./path.js";
 import { respond, type Representation } from "./respond.js";
@@ -94,7 +95,7 @@ export function createPullThrough(options: PullThroughOptions): AssetHandler {
     const path = decodePath(new URL(request.url).pathname);
     if (path === null) return null;
     const target = originUrl(base, path);
-    const key = prefix + (await digest(target.href));
+    const key = copyKey(prefix, await digest(target.href));
     try {
       const hit = await kv.getWithMetadata<CopyMetadata>(key, { type: "stream", cacheTtl });
       if (hit.value && isCopyMetadata(hit.metadata)) {

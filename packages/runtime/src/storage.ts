@@ -1,6 +1,6 @@
 // Where bodies come from: the storage interface, and reading a body (or a byte range of it) by parts.
 
-import { partKeys } from "./manifest.js";
+import { partKeys } from "./keys.js";
 import type { ByteRange } from "./range.js";
 
 /**

@@ -1,7 +1,7 @@
 // What a sync may rely on: the manifest history, and the keys storage is known to hold.
-import type { AssetManifest } from "@kv-assets/runtime";
+import { historyFolder, historyTime, isContentKey, type AssetManifest } from "@kv-assets/runtime";
 import { describeError } from "./errors.js";
-import { historyPrefix, parseManifest } from "./manifest.js";
+import { parseManifest } from "./manifest.js";
 import type { SyncLogger } from "./sync.js";
 import type { KvTarget } from "./target.js";
 
@@ -15,7 +15,7 @@ export async function readHistory(
   keep: number,
   logger: SyncLogger,
 ): Promise<AssetManifest[]> {
-  const names = (await target.list(historyPrefix(prefix))).map((k) => k.name).sort();
+  const names = await historyRecords(target, prefix);
   const recent = names.slice(-keep).reverse();
   const manifests: AssetManifest[] = [];
   for (const name of recent) {
@@ -28,6 +28,14 @@ export async function readHistory(
     }
   }
   return manifests;
+}
+
+/** Names of the site's history records, oldest first; keys of other sites under the folder are left out. */
+export async function historyRecords(target: KvTarget, prefix: string): Promise<string[]> {
+  return (await target.list(historyFolder(prefix)))
+    .map((key) => key.name)
+    .filter((name) => historyTime(prefix, name) !== undefined)
+    .sort();
 }
 
 // Which keys can be relied on without uploading them again. Keys of recent manifests were
@@ -46,6 +54,7 @@ export async function presentKeys(
   const cutoff = Date.now() / 1000 - RECENT_UPLOAD_SECONDS;
   const present = new Set<string>();
   for (const key of await target.list(prefix)) {
+    if (!isContentKey(prefix, key.name)) continue;
     const uploaded = (key.metadata as { t?: unknown } | undefined)?.t;
     if (referenced.has(key.name) || (typeof uploaded === "number" && uploaded > cutoff))
       present.add(key.name);

@@ -21,10 +21,6 @@ export {
   bucketKeys,
   shardManifest,
   parseManifestRecord,
-  latestManifestKey,
-  historyKey,
-  historyPrefix,
-  isContentKey,
   viteFingerprint,
 } from "./manifest.js";
 export type { SyncedFile } from "./manifest.js";

@@ -1,17 +1,7 @@
 // The upload journal: lets a remote sync that was interrupted resume without uploading again
 // what it had already confirmed written (locally, listing the namespace does the same for free).
-import { isContentKey, timeName } from "./manifest.js";
+import { isContentKey, journalFolder, journalTime } from "@kv-assets/runtime";
 import type { KvTarget } from "./target.js";
-
-/** Folder of journal records under a prefix. */
-export function journalPrefix(prefix: string): string {
-  return `${prefix}uploads/`;
-}
-
-/** Key of the `index`-th journal record of the sync that started at `started` (ms). */
-export function journalKey(prefix: string, started: number, index: number): string {
-  return `${journalPrefix(prefix)}${timeName(started)}-${String(index).padStart(6, "0")}`;
-}
 
 /**
  * Reads the journal records written less than `maxAgeMs` ago: the content keys they list, and the
@@ -25,9 +15,11 @@ export async function readJournal(
   const keys = new Set<string>();
   const records: string[] = [];
   const cutoff = Date.now() - maxAgeMs;
-  for (const { name } of await target.list(journalPrefix(prefix))) {
+  for (const { name } of await target.list(journalFolder(prefix))) {
+    const started = journalTime(prefix, name);
+    // Keys under the folder of another shape belong to a site whose prefix starts with this one's.
+    if (started === undefined) continue;
     records.push(name);
-    const started = Number(/^(\d{15})-/.exec(name.slice(journalPrefix(prefix).length))?.[1]);
     if (!(started > cutoff)) continue;
     const text = await target.getText(name).catch(() => null);
     if (text === null) continue;

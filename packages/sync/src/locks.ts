@@ -5,65 +5,139 @@
 // key that the sync has decided to reuse. Each writes a lock record before it looks at the other's
 // (so at least one of them sees the other): a prune that sees a sync keeps every manifest's keys and
 // deletes no history record, and a sync that sees a prune waits for it to finish.
+//
+// A lock names its owner (host and process) and is written again every HEARTBEAT_MS while the run
+// lasts, so a lock left by a run that died is recognised: at once on the same host, where the
+// process can be looked up, and elsewhere once its heartbeat is older than STALE_MS.
 import { randomBytes } from "node:crypto";
-import { describeError, fail } from "./errors.js";
-import { timeName } from "./manifest.js";
+import { hostname } from "node:os";
+import { lockFolder, lockKey, parseLockKey, type LockKind } from "@kv-assets/runtime";
 import type { KvTarget } from "./target.js";
 
-/** What holds a lock. */
-export type LockKind = "sync" | "prune";
+export type { LockKind };
 
 /** A prune stops deleting this long after it started, so an older prune lock is harmless. */
 export const PRUNE_DEADLINE_MS = 10 * 60 * 1000;
 
-/** A sync lock older than this is taken to be left by a sync that died. */
-export const SYNC_LOCK_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+/** How often a run writes its lock again to show it is alive. */
+export const HEARTBEAT_MS = 30 * 1000;
 
-/** A lock record: its key, what holds it and when it was taken (ms). */
+/**
+ * A lock whose heartbeat is older than this is taken to be left by a run that died. Remote KV may
+ * list a write up to a minute late, so this allows for that and for a few missed heartbeats.
+ */
+export const STALE_MS = 3 * 60 * 1000;
+
+/** A lock record: its key, what holds it, when it was taken (ms) and by whom. */
 export interface Lock {
   key: string;
   kind: LockKind;
   started: number;
+  /** Host and process of the run that holds it, when the record says. */
+  owner?: { host: string; pid: number };
+  /** When its holder last showed it was alive (ms). */
+  beat: number;
 }
 
-/** Folder of the lock records under a prefix. */
-export function lockPrefix(prefix: string): string {
-  return `${prefix}locks/`;
+/** A lock that is held, as {@link takeLock} returns it; {@link releaseLock} ends its heartbeat. */
+export interface HeldLock extends Lock {
+  stop(): void;
 }
 
-/** Writes a lock record and returns it. */
-export async function takeLock(target: KvTarget, prefix: string, kind: LockKind): Promise<Lock> {
+/** Writes a lock record naming this process, keeps it alive until released, and returns it. */
+export async function takeLock(
+  target: KvTarget,
+  prefix: string,
+  kind: LockKind,
+): Promise<HeldLock> {
   const started = Date.now();
-  const key = `${lockPrefix(prefix)}${kind}-${timeName(started)}-${randomBytes(4).toString("hex")}`;
-  await target.putMany([
-    { key, value: JSON.stringify({ kind, started }), metadata: { t: Math.floor(started / 1000) } },
-  ]);
-  return { key, kind, started };
+  const key = lockKey(prefix, kind, started, randomBytes(4).toString("hex"));
+  const owner = { host: hostname(), pid: process.pid };
+  const write = (beat: number): Promise<void> =>
+    target.putMany([
+      {
+        key,
+        value: JSON.stringify({ kind, started, ...owner }),
+        metadata: { t: Math.floor(started / 1000), ...owner, beat },
+      },
+    ]);
+  await write(started);
+  // A missed heartbeat is not fatal: the next one, or the owner check on the same host, covers it.
+  const timer = setInterval(() => void write(Date.now()).catch(() => {}), HEARTBEAT_MS);
+  timer.unref();
+  return { key, kind, started, owner, beat: started, stop: () => clearInterval(timer) };
 }
 
-/** Deletes a lock record; a failure only leaves a lock that ages out. */
-export async function releaseLock(target: KvTarget, lock: Lock): Promise<void> {
+/** Ends a lock's heartbeat and deletes its record; a failure only leaves a lock that goes stale. */
+export async function releaseLock(target: KvTarget, lock: HeldLock): Promise<void> {
+  lock.stop();
   await target.deleteMany([lock.key]).catch(() => {});
 }
 
-/** Lock records of others that are still in force, read from their names. */
+/** Every lock record of the site under `prefix`, read from the listing (names and metadata). */
+export async function listLocks(target: KvTarget, prefix: string): Promise<Lock[]> {
+  const locks: Lock[] = [];
+  for (const { name, metadata } of await target.list(lockFolder(prefix))) {
+    const parsed = parseLockKey(prefix, name);
+    if (!parsed) continue;
+    const meta = (metadata ?? {}) as { host?: unknown; pid?: unknown; beat?: unknown };
+    const owner =
+      typeof meta.host === "string" && Number.isInteger(meta.pid)
+        ? { host: meta.host, pid: meta.pid as number }
+        : undefined;
+    const beat = typeof meta.beat === "number" ? meta.beat : parsed.started;
+    locks.push({ key: name, ...parsed, owner, beat });
+  }
+  return locks;
+}
+
+/** Why a lock no longer holds, or `undefined` while its run may still be going. */
+export function deadReason(lock: Lock, now = Date.now()): string | undefined {
+  if (lock.owner && lock.owner.host === hostname() && !isRunning(lock.owner.pid)) {
+    return `process ${lock.owner.pid} on this host is no longer running`;
+  }
+  if (lock.kind === "prune" && now - lock.started >= PRUNE_DEADLINE_MS) {
+    return `prunes delete nothing ${PRUNE_DEADLINE_MS / 60000} minutes after they start`;
+  }
+  if (now - lock.beat >= STALE_MS) {
+    return `it was last renewed ${Math.round((now - lock.beat) / 60000)} minutes ago`;
+  }
+  return undefined;
+}
+
+/** Says which lock it is, who holds it and since when, for messages. */
+export function describeLock(lock: Lock): string {
+  const owner = lock.owner ? ` by process ${lock.owner.pid} on ${lock.owner.host}` : "";
+  return `${lock.kind} lock ${lock.key} taken ${new Date(lock.started).toISOString()}${owner}`;
+}
+
+/**
+ * Locks of others that are still in force. Locks left by runs that died are deleted, each with a
+ * line to `onDead`, unless `dryRun` is set (then they are only reported).
+ */
 export async function activeLocks(
   target: KvTarget,
   prefix: string,
-  own: Lock,
-  now = Date.now(),
+  own: Lock | undefined,
+  onDead: (message: string) => void,
+  { dryRun = false } = {},
 ): Promise<Lock[]> {
-  const pattern = /^(sync|prune)-(\d{15})-[0-9a-f]+$/;
-  const locks: Lock[] = [];
-  for (const { name } of await target.list(lockPrefix(prefix))) {
-    if (name === own.key) continue;
-    const match = pattern.exec(name.slice(lockPrefix(prefix).length));
-    if (!match) continue;
-    const lock = { key: name, kind: match[1] as LockKind, started: Number(match[2]) };
-    const maxAge = lock.kind === "prune" ? PRUNE_DEADLINE_MS : SYNC_LOCK_MAX_AGE_MS;
-    if (now - lock.started < maxAge) locks.push(lock);
+  const active: Lock[] = [];
+  const dead: string[] = [];
+  for (const lock of await listLocks(target, prefix)) {
+    if (lock.key === own?.key) continue;
+    const reason = deadReason(lock);
+    if (reason === undefined) {
+      active.push(lock);
+      continue;
+    }
+    dead.push(lock.key);
+    onDead(
+      `[kv-assets] ${dryRun ? "would take over" : "took over"} the ${describeLock(lock)}: ${reason}`,
+    );
   }
-  return locks;
+  if (!dryRun && dead.length > 0) await target.deleteMany(dead);
+  return active;
 }
 
 /**
@@ -75,14 +149,28 @@ export async function waitForPrunes(
   prefix: string,
   own: Lock,
   onWait: (prunes: Lock[]) => void,
+  onDead: (message: string) => void,
   pollMs = 1000,
 ): Promise<void> {
   let told = false;
   for (;;) {
-    const prunes = (await activeLocks(target, prefix, own)).filter((l) => l.kind === "prune");
+    const prunes = (await activeLocks(target, prefix, own, onDead)).filter(
+      (l) => l.kind === "prune",
+    );
     if (prunes.length === 0) return;
     if (!told) onWait(prunes);
     told = true;
     await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+// `kill(pid, 0)` checks that a process exists without signalling it; EPERM means it exists but
+// belongs to another user.
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -1,11 +1,16 @@
-// Builds the compact manifest the runtime reads, and names the storage keys around it.
+// Builds the compact manifest the runtime reads, and checks the key prefix of the site it is for.
 import {
   FLAG_BUCKET,
   FLAG_IMMUTABLE,
   MANIFEST_VERSION,
-  partKeys,
-  shardOf,
+  contentKey,
   isProjectId,
+  KV_KEY_LIMIT,
+  KV_VALUE_LIMIT,
+  longestKey,
+  partKeys,
+  projectPrefix,
+  shardOf,
   validateManifest,
   validateManifestRecord,
   type AssetManifest,
@@ -31,52 +36,37 @@ export interface SyncedFile {
   variants: { encoding: ContentEncoding; hash: string; size: number }[];
 }
 
-/** Turns `prefix` and `project` into the key prefix, checking both. */
-export function resolvePrefix(prefix: string, project: string | undefined): string {
+/**
+ * Turns `prefix` and `project` into the key prefix of a site, checking both, and that the site's
+ * longest key (content of up to `maxParts` parts) fits KV's key limit.
+ */
+export function resolvePrefix(
+  prefix: string,
+  project: string | undefined,
+  maxParts = DEFAULT_MAX_PARTS,
+): string {
   if (/[\u0000-\u001f\u007f]/.test(prefix))
-    fail(`prefix ${JSON.stringify(prefix)} contains control characters`);
-  let result = prefix;
-  if (project !== undefined) {
-    if (!isProjectId(project)) {
-      fail(
-        `project id ${JSON.stringify(project)} is not valid; use 1-64 letters, digits, "-" or "_", starting with a letter or digit`,
-      );
-    }
-    result += `project/${project}/`;
-  }
-  // Longest key: prefix + 16 hex digits + ".NNNNN" (a part), or prefix + "manifests/" + 15 digits.
-  if (Buffer.byteLength(result) > 512 - 26) {
     fail(
-      `prefix is ${Buffer.byteLength(result)} bytes; KV keys are limited to 512 bytes, so keep it under ${512 - 26}`,
+      `prefix ${JSON.stringify(prefix)} contains control characters; use letters, digits, "/", "-" or "_"`,
+    );
+  if (project !== undefined && !isProjectId(project)) {
+    fail(
+      `project id ${JSON.stringify(project)} is not valid; use 1-64 letters, digits, "-" or "_", starting with a letter or digit`,
+    );
+  }
+  const result = project === undefined ? prefix : projectPrefix(prefix, project);
+  const longest = longestKey(result, maxParts);
+  if (longest > KV_KEY_LIMIT) {
+    const room = KV_KEY_LIMIT - (longest - Buffer.byteLength(result));
+    fail(
+      `prefix is ${Buffer.byteLength(result)} bytes, so keys would reach ${longest} bytes; KV keys are limited to ${KV_KEY_LIMIT} bytes, so keep the prefix (with project/<id>/) to ${room} bytes`,
     );
   }
   return result;
 }
 
-/** Key of the newest manifest under a prefix; what `loadManifest` and the next sync read. */
-export function latestManifestKey(prefix: string): string {
-  return `${prefix}manifest`;
-}
-
-/** Folder of the manifest history under a prefix; one record per sync, oldest first by name. */
-export function historyPrefix(prefix: string): string {
-  return `${prefix}manifests/`;
-}
-
-/** A time in ms as 15 digits, so names holding it sort by time (history, locks, journal). */
-export function timeName(ms: number): string {
-  return String(ms).padStart(15, "0");
-}
-
-/** Key of the history record of a sync that ran at `created` (ms). Zero-padded so names sort by time. */
-export function historyKey(prefix: string, created: number): string {
-  return `${historyPrefix(prefix)}${timeName(created)}`;
-}
-
-/** Whether `key` (under `prefix`) names content: a hash, or a part of one. */
-export function isContentKey(prefix: string, key: string): boolean {
-  return key.startsWith(prefix) && /^[0-9a-f]{16}(\.\d+)?$/.test(key.slice(prefix.length));
-}
+/** Parts of the largest file by default: 1 GiB (`maxFileSize`) in 25 MiB parts. */
+export const DEFAULT_MAX_PARTS = Math.ceil((1024 * 1024 * 1024) / KV_VALUE_LIMIT);
 
 /** Splits a manifest's files into `count` shards by path, for publishing a large site. */
 export async function shardManifest(
@@ -143,12 +133,14 @@ export function createManifest(
 /** Every KV key a manifest references: shards, bodies, variants and their parts. */
 export function manifestKeys(manifest: AssetManifest): Set<string> {
   const keys = new Set<string>();
-  for (const hash of manifest.shards ?? []) keys.add(manifest.prefix + hash);
+  for (const hash of manifest.shards ?? []) keys.add(contentKey(manifest.prefix, hash));
   for (const [hash, size, , , flags, variants] of Object.values(manifest.files)) {
     if (flags & FLAG_BUCKET) continue;
-    for (const key of partKeys(manifest.prefix + hash, size, manifest.chunk)) keys.add(key);
+    for (const key of partKeys(contentKey(manifest.prefix, hash), size, manifest.chunk))
+      keys.add(key);
     for (const [, vhash, vsize] of variants ?? []) {
-      for (const key of partKeys(manifest.prefix + vhash, vsize, manifest.chunk)) keys.add(key);
+      for (const key of partKeys(contentKey(manifest.prefix, vhash), vsize, manifest.chunk))
+        keys.add(key);
     }
   }
   return keys;
@@ -159,8 +151,8 @@ export function bucketKeys(manifest: AssetManifest): Set<string> {
   const keys = new Set<string>();
   for (const [hash, , , , flags, variants] of Object.values(manifest.files)) {
     if (!(flags & FLAG_BUCKET)) continue;
-    keys.add(manifest.prefix + hash);
-    for (const [, vhash] of variants ?? []) keys.add(manifest.prefix + vhash);
+    keys.add(contentKey(manifest.prefix, hash));
+    for (const [, vhash] of variants ?? []) keys.add(contentKey(manifest.prefix, vhash));
   }
   return keys;
 }

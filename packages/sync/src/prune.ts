@@ -1,22 +1,29 @@
 // pruneAssets: deletes content no recent deploy references, and the history records past `keep`.
-import type { AssetManifest, ManifestIndex } from "@kv-assets/runtime";
-import { describeError, fail } from "./errors.js";
-import { journalPrefix } from "./journal.js";
-import type { KvTarget } from "./target.js";
 import {
-  bucketKeys,
+  contentKey,
   historyKey,
-  historyPrefix,
   isContentKey,
-  latestManifestKey,
-  manifestKeys,
-  parseManifestRecord,
-  resolvePrefix,
-} from "./manifest.js";
-import { RECENT_UPLOAD_SECONDS } from "./history.js";
+  journalFolder,
+  journalTime,
+  pointerKey,
+  type AssetManifest,
+  type ManifestIndex,
+} from "@kv-assets/runtime";
+import { describeError, fail } from "./errors.js";
+import { historyRecords, RECENT_UPLOAD_SECONDS } from "./history.js";
+import {
+  activeLocks,
+  describeLock,
+  PRUNE_DEADLINE_MS,
+  releaseLock,
+  takeLock,
+  type HeldLock,
+  type Lock,
+} from "./locks.js";
+import { bucketKeys, manifestKeys, parseManifestRecord, resolvePrefix } from "./manifest.js";
 import { openTarget } from "./open-target.js";
 import type { SyncLogger, SyncOptions } from "./sync.js";
-import { activeLocks, PRUNE_DEADLINE_MS, releaseLock, takeLock, type Lock } from "./locks.js";
+import type { KvTarget } from "./target.js";
 
 /** Options of {@link pruneAssets}; where to connect is given as for a sync. */
 export interface PruneOptions extends Pick<
@@ -61,11 +68,12 @@ export interface PruneResult {
   deletedManifests: string[];
   /** Content keys kept because a kept manifest references them. */
   referenced: number;
+  /**
+   * In a dry run, the paths each deleted key was published as in the history records the prune
+   * would delete; a key no such record names (left by a sync that never published) has none.
+   */
+  paths?: Record<string, string[]>;
   dryRun: boolean;
-}
-
-async function runningSyncs(target: KvTarget, prefix: string, own: Lock): Promise<Lock[]> {
-  return (await activeLocks(target, prefix, own)).filter((lock) => lock.kind === "sync");
 }
 
 /** Parses a manifest record or a sharded pointer, or stops the prune naming the record. */
@@ -76,6 +84,58 @@ function parseRecord(name: string, text: string): AssetManifest | ManifestIndex 
     fail(
       `manifest record ${name} is not valid (${describeError(error)}); prune stopped without deleting anything`,
     );
+  }
+}
+
+/** Reads a kept manifest record whole, or stops the prune naming the record. */
+async function readWhole(
+  target: KvTarget,
+  name: string,
+  text: string | null,
+): Promise<AssetManifest> {
+  const read = text ?? (await target.getText(name));
+  if (read === null) {
+    fail(
+      `manifest record ${name} is listed but cannot be read; prune stopped without deleting anything, try again`,
+    );
+  }
+  const manifest = parseRecord(name, read);
+  if (!("files" in manifest)) {
+    fail(
+      `manifest record ${name} is not a whole manifest; prune stopped without deleting anything`,
+    );
+  }
+  return manifest;
+}
+
+// The paths the keys a prune deletes were published as, read from the records it deletes.
+async function pathsOf(
+  target: KvTarget,
+  records: string[],
+  keys: Set<string>,
+): Promise<Record<string, string[]>> {
+  const paths: Record<string, string[]> = {};
+  for (const name of records) {
+    const text = await target.getText(name);
+    const manifest = text === null ? undefined : safeParse(text);
+    if (!manifest || !("files" in manifest)) continue;
+    for (const [path, entry] of Object.entries(manifest.files)) {
+      const one = { ...manifest, shards: undefined, files: { [path]: entry } };
+      for (const key of [...manifestKeys(one), ...bucketKeys(one)]) {
+        if (!keys.has(key)) continue;
+        const list = (paths[key] ??= []);
+        if (!list.includes(path)) list.push(path);
+      }
+    }
+  }
+  return paths;
+}
+
+function safeParse(text: string): AssetManifest | ManifestIndex | undefined {
+  try {
+    return parseManifestRecord(text);
+  } catch {
+    return undefined;
   }
 }
 
@@ -94,22 +154,27 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
     fail(`keep must be a whole number of at least 1 (got ${keep})`);
 
   const target = options.target ?? (await openTarget(options));
-  let lock: Lock | undefined;
+  const runningSyncs = async (own: Lock | undefined): Promise<Lock[]> =>
+    (await activeLocks(target, prefix, own, (m) => logger.info(m), { dryRun })).filter(
+      (l) => l.kind === "sync",
+    );
+  let lock: HeldLock | undefined;
   try {
     // Announce this prune before looking for syncs: a sync that starts later waits for it, and one
-    // already running makes it keep every manifest's keys.
+    // already running makes it keep every manifest's keys. A dry run announces nothing but looks
+    // for syncs all the same, so it reports what this prune would do now.
     lock = dryRun ? undefined : await takeLock(target, prefix, "prune");
-    const syncs = lock ? await runningSyncs(target, prefix, lock) : [];
+    const syncs = await runningSyncs(lock);
     const careful = syncs.length > 0;
     if (careful) {
       logger.info(
-        `[kv-assets] a sync of ${JSON.stringify(prefix)} is running (since ${new Date(syncs[0]!.started).toISOString()}); keeping the keys of every manifest and every history record`,
+        `[kv-assets] a sync of ${JSON.stringify(prefix)} is running (${describeLock(syncs[0]!)}); keeping the keys of every manifest and every history record`,
       );
     }
-    const history = (await target.list(historyPrefix(prefix))).map((k) => k.name).sort();
+    const history = await historyRecords(target, prefix);
     const kept = careful ? history : history.slice(-keep);
     const dropped = careful ? [] : history.slice(0, -keep);
-    const latest = await target.getText(latestManifestKey(prefix));
+    const latest = await target.getText(pointerKey(prefix));
     const records: { name: string; text: string | null }[] = kept.map((name) => ({
       name,
       text: null,
@@ -118,29 +183,18 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
     const inBucket = new Set<string>();
     if (latest !== null) {
       // The newest pointer is read too: it may name a deploy whose history record is gone.
-      const pointer = parseRecord(latestManifestKey(prefix), latest);
+      const pointer = parseRecord(pointerKey(prefix), latest);
       if ("files" in pointer) {
-        records.push({ name: latestManifestKey(prefix), text: latest });
+        records.push({ name: pointerKey(prefix), text: latest });
       } else {
         // A sharded pointer names its files through the history record of the same sync.
-        for (const hash of pointer.shards) referenced.add(pointer.prefix + hash);
+        for (const hash of pointer.shards) referenced.add(contentKey(pointer.prefix, hash));
         const name = historyKey(prefix, pointer.created ?? 0);
         if (!kept.includes(name)) records.push({ name, text: null });
       }
     }
     for (const record of records) {
-      const text = record.text ?? (await target.getText(record.name));
-      if (text === null) {
-        fail(
-          `manifest record ${record.name} is listed but cannot be read; prune stopped without deleting anything, try again`,
-        );
-      }
-      const manifest = parseRecord(record.name, text);
-      if (!("files" in manifest)) {
-        fail(
-          `manifest record ${record.name} is not a whole manifest; prune stopped without deleting anything`,
-        );
-      }
+      const manifest = await readWhole(target, record.name, record.text);
       for (const key of manifestKeys(manifest)) referenced.add(key);
       for (const key of bucketKeys(manifest)) inBucket.add(key);
     }
@@ -170,7 +224,7 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
       // Delete only if no sync started meanwhile (it may have decided to reuse any of these keys),
       // and only before the deadline after which a sync stops waiting for this prune.
       const known = new Set(syncs.map((l) => l.key));
-      const started = (await runningSyncs(target, prefix, lock)).filter((l) => !known.has(l.key));
+      const started = (await runningSyncs(lock)).filter((l) => !known.has(l.key));
       if (started.length > 0) {
         logger.warn(
           `[kv-assets] a sync of ${JSON.stringify(prefix)} started while pruning; deleted nothing, run prune again once it has finished`,
@@ -184,7 +238,9 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
       }
       // A resuming sync trusts the keys its journal lists; drop the journal before what it names.
       if (!careful) {
-        const journal = (await target.list(journalPrefix(prefix))).map((k) => k.name);
+        const journal = (await target.list(journalFolder(prefix)))
+          .map((k) => k.name)
+          .filter((name) => journalTime(prefix, name) !== undefined);
         await target.deleteMany(journal);
       }
       await target.deleteMany(deleted);
@@ -196,7 +252,14 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
       `[kv-assets] ${dryRun ? "would delete" : "deleted"} ${deleted.length} keys and ${dropped.length} old manifests; ` +
         `kept ${referenced.size} keys of the newest ${kept.length} manifests in ${target.description}`,
     );
-    return { deleted, deletedManifests: dropped, referenced: referenced.size, dryRun };
+    const result: PruneResult = {
+      deleted,
+      deletedManifests: dropped,
+      referenced: referenced.size,
+      dryRun,
+    };
+    if (dryRun) result.paths = await pathsOf(target, dropped, new Set(deleted));
+    return result;
   } finally {
     if (lock) await releaseLock(target, lock);
     if (!options.target) await target.close();

@@ -1,19 +1,25 @@
 // syncAssets: scan, hash, upload what storage lacks, then publish the manifest, in that order.
-import { KV_VALUE_LIMIT, partKeys, type AssetManifest } from "@kv-assets/runtime";
+import {
+  contentKey,
+  historyKey,
+  journalKey,
+  KV_VALUE_LIMIT,
+  partKeys,
+  pointerKey,
+  type AssetManifest,
+} from "@kv-assets/runtime";
 import { contentTypeOf, isCompressible } from "./content-type.js";
 import { fail } from "./errors.js";
 import { hashBytes } from "./hash.js";
 import { presentKeys, readHistory, RECENT_UPLOAD_SECONDS } from "./history.js";
 import type { RemoteKvOptions } from "./kv-remote.js";
-import { journalKey, readJournal } from "./journal.js";
+import { readJournal } from "./journal.js";
 import { eachLimited } from "./limit.js";
-import { releaseLock, takeLock, waitForPrunes, type Lock } from "./locks.js";
+import { describeLock, releaseLock, takeLock, waitForPrunes, type HeldLock } from "./locks.js";
 import {
   createManifest,
   filesByHash,
-  historyKey,
   bucketKeys,
-  latestManifestKey,
   manifestKeys,
   resolvePrefix,
   shardManifest,
@@ -155,7 +161,6 @@ export interface SyncResult {
  */
 export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
   const started = Date.now();
-  const prefix = resolvePrefix(options.prefix ?? "", options.project);
   const logger = options.logger ?? console;
   const chunk = options.chunkSize ?? KV_VALUE_LIMIT;
   const compress = options.precompress ?? true;
@@ -169,6 +174,11 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
   const onProgress = options.onProgress ?? (() => {});
   if (!(chunk > 0 && chunk <= KV_VALUE_LIMIT))
     fail(`chunkSize must be between 1 and ${KV_VALUE_LIMIT} bytes`);
+  const prefix = resolvePrefix(
+    options.prefix ?? "",
+    options.project,
+    Math.ceil(maxFileSize / chunk),
+  );
   if (!(Number.isInteger(shardSize) && shardSize >= 1))
     fail(`shardSize must be a whole number of at least 1 (got ${shardSize})`);
   if ((options.dir === undefined) === (options.files === undefined))
@@ -182,7 +192,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     : (await targetOpener(options))();
   opening.catch(() => {});
   let target: KvTarget | undefined;
-  let lock: Lock | undefined;
+  let lock: HeldLock | undefined;
   try {
     const sources = memory ?? fromFolder(await scanDirectory(options.dir as string, options));
     if (sources.skipped.some((s) => s.reason === "secret")) {
@@ -215,10 +225,15 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     const storage = target;
     // Announce this sync before reading what it may trust, and let a running prune finish first.
     lock = await takeLock(target, prefix, "sync");
-    await waitForPrunes(target, prefix, lock, (prunes) =>
-      logger.info(
-        `[kv-assets] waiting for a prune of ${JSON.stringify(prefix)} that started ${new Date(prunes[0]!.started).toISOString()} to finish`,
-      ),
+    await waitForPrunes(
+      target,
+      prefix,
+      lock,
+      (prunes) =>
+        logger.info(
+          `[kv-assets] waiting for a prune of ${JSON.stringify(prefix)} that started ${new Date(prunes[0]!.started).toISOString()} to finish (its lock: ${prunes[0]!.key}; \`kv-assets unlock\` clears one left by a prune that died)`,
+        ),
+      (message) => logger.warn(message),
     );
     const history = await readHistory(target, prefix, keep, logger);
     const known = filesByHash(history[0]);
@@ -289,7 +304,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       const { hash, size } = hashed.get(source) as { hash: string; size: number };
       const contentType = contentTypeOf(source.path);
       const carried = known.get(hash);
-      const key = prefix + hash;
+      const key = contentKey(prefix, hash);
       const inBucket = bucket !== undefined && size >= r2MinSize;
       const stored = (k: string, length: number): boolean =>
         inBucket ? presentInBucket.has(k) : allPresent(present, k, length, chunk);
@@ -297,7 +312,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       const isNew = !stored(key, size);
       const compressible = compress && size >= compressMin && isCompressible(contentType);
       const variantsPresent = (carried?.variants ?? []).every((v) =>
-        stored(prefix + v.hash, v.size),
+        stored(contentKey(prefix, v.hash), v.size),
       );
       const remake = !carried || !variantsPresent;
       // Read the file again only when something of it must be written.
@@ -319,7 +334,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
         if (compressible) {
           for (const variant of await precompress(bytes as Uint8Array)) {
             const vhash = await hashBytes(variant.bytes);
-            await write(prefix + vhash, variant.bytes);
+            await write(contentKey(prefix, vhash), variant.bytes);
             variants.push({
               encoding: variant.encoding,
               hash: vhash,
@@ -348,12 +363,16 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     if (synced.length > shardSize) {
       const sharded = await shardManifest(manifest, Math.ceil(synced.length / shardSize));
       // Shards are read whole by the runtime, so they are never split into parts.
-      const shards = sharded.shards.filter((shard) => !present.has(prefix + shard.hash));
-      for (const shard of shards) present.add(prefix + shard.hash);
+      const shards = sharded.shards.filter((shard) => !present.has(contentKey(prefix, shard.hash)));
+      for (const shard of shards) present.add(contentKey(prefix, shard.hash));
       contentKeys += shards.length;
       await flush();
       await target.putMany(
-        shards.map((shard) => ({ key: prefix + shard.hash, value: shard.text, metadata })),
+        shards.map((shard) => ({
+          key: contentKey(prefix, shard.hash),
+          value: shard.text,
+          metadata,
+        })),
       );
       manifest.shards = sharded.index.shards;
       pointer = JSON.stringify(sharded.index);
@@ -369,7 +388,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       const { files: _files, ...index } = previous;
       await target.putMany([
         {
-          key: latestManifestKey(prefix),
+          key: pointerKey(prefix),
           value: JSON.stringify(previous.shards ? index : previous),
         },
       ]);
@@ -398,7 +417,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       );
     }
     await target.putMany([{ key: historyKey(prefix, started), value: json }]);
-    await target.putMany([{ key: latestManifestKey(prefix), value: pointer ?? json }]);
+    await target.putMany([{ key: pointerKey(prefix), value: pointer ?? json }]);
     // The manifest now names what the journal recorded; a failure here only leaves records that age out.
     const spent = [...journal.records, ...journaled];
     if (spent.length > 0) await target.deleteMany(spent).catch(() => {});

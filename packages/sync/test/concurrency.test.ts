@@ -1,8 +1,8 @@
 // Syncs and prunes that overlap, and a key list that lags writes, against the emulated remote API.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { lockFolder, lockKey, pointerKey } from "@kv-assets/runtime";
 import {
   hashBytes,
-  latestManifestKey,
   manifestKeys,
   openRemoteKv,
   pruneAssets,
@@ -57,7 +57,7 @@ function emulatedTarget(): ReturnType<typeof openRemoteKv> {
 
 /** Every key the published manifest references exists, with the bytes its name hashes to. */
 async function assertPublishedComplete(): Promise<void> {
-  const pointer = api.store.get(latestManifestKey(""));
+  const pointer = api.store.get(pointerKey(""));
   expect(pointer).toBeDefined();
   const manifest = JSON.parse(pointer!.value.toString("utf8"));
   for (const key of manifestKeys(manifest)) {
@@ -128,7 +128,7 @@ describe("a prune that overlaps a sync", () => {
   });
 
   it("ignores a prune lock past the prune deadline (a prune that died)", async () => {
-    const stale = `locks/prune-${String(Date.now() - 11 * 60 * 1000).padStart(15, "0")}-deadbeef`;
+    const stale = lockKey("", "prune", Date.now() - 11 * 60 * 1000, "deadbeef");
     api.store.set(stale, { value: Buffer.from("{}"), written: 0 });
     const started = Date.now();
     await syncAssets(remote());
@@ -139,7 +139,7 @@ describe("a prune that overlaps a sync", () => {
   it("leaves no lock behind after a sync and a prune", async () => {
     await syncAssets(remote());
     await pruneAssets({ ...remote(), keep: 1 });
-    expect([...api.store.keys()].filter((k) => k.startsWith("locks/"))).toEqual([]);
+    expect([...api.store.keys()].filter((k) => k.startsWith(lockFolder("")))).toEqual([]);
   });
 });
 

@@ -3,7 +3,8 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { hashBytes, latestManifestKey, manifestKeys, parseManifestRecord } from "../src/index.js";
+import { historyKey, pointerKey } from "@kv-assets/runtime";
+import { hashBytes, manifestKeys, parseManifestRecord } from "../src/index.js";
 import { startKvApiEmulator, type KvApiEmulator } from "./kv-api-emulator.js";
 import { makeProject, type Project } from "./project.js";
 
@@ -44,11 +45,11 @@ function runSync(killAfterMs?: number): Promise<number | null> {
 
 /** The published manifest, if any, names only keys that exist with the bytes their names hash to. */
 async function assertConsistent(): Promise<Set<string> | null> {
-  const pointer = api.store.get(latestManifestKey(""));
+  const pointer = api.store.get(pointerKey(""));
   if (!pointer) return null;
   let record = parseManifestRecord(pointer.value.toString("utf8"));
   if (!("files" in record)) {
-    const history = api.store.get(`manifests/${String(record.created).padStart(15, "0")}`);
+    const history = api.store.get(historyKey("", record.created!));
     expect(history, "the history record of a sharded pointer").toBeDefined();
     record = parseManifestRecord(history!.value.toString("utf8"));
   }
@@ -82,9 +83,7 @@ describe("a sync killed at random points", () => {
     const keys = await assertConsistent();
     expect(keys).not.toBeNull();
     // The finished manifest names exactly the files on disk now.
-    const pointer = parseManifestRecord(
-      api.store.get(latestManifestKey(""))!.value.toString("utf8"),
-    );
+    const pointer = parseManifestRecord(api.store.get(pointerKey(""))!.value.toString("utf8"));
     expect("files" in pointer && Object.keys(pointer.files).length).toBe(40);
 
     // Resuming does not upload again what is already there: a second run uploads no content.

@@ -8,10 +8,11 @@ import {
   getAsset,
   loadManifest,
   partKeys,
+  pointerKey,
   type AssetStorage,
   type ManifestStorage,
 } from "@kv-assets/runtime";
-import { hashBytes, latestManifestKey, pruneAssets, syncAssets } from "../src/index.js";
+import { hashBytes, pruneAssets, syncAssets } from "../src/index.js";
 import { makeProject, memoryLogger, readLocalBucket, readLocalKv } from "./project.js";
 
 const css = "body { color: rebeccapurple; }\n".repeat(100);
@@ -42,7 +43,7 @@ describe("syncAssets to local KV", () => {
     expect(gunzipSync(kv.get(gz.key)!).toString()).toBe(css);
     expect(getAsset(manifest, "/logo.png")!.variants).toEqual([]);
     expect(getAsset(manifest, "/index.html")!.immutable).toBe(false);
-    expect(JSON.parse(new TextDecoder().decode(kv.get(latestManifestKey(""))))).toEqual(manifest);
+    expect(JSON.parse(new TextDecoder().decode(kv.get(pointerKey(""))))).toEqual(manifest);
   });
 
   it("uploads nothing but the manifest when nothing changed, and keeps ETag and Last-Modified", async () => {
@@ -132,7 +133,7 @@ describe("syncAssets to local KV", () => {
     expect(first.manifest.shards).toHaveLength(3);
 
     let kv = await readLocalKv(project);
-    const pointer = JSON.parse(text(kv.get(latestManifestKey(""))));
+    const pointer = JSON.parse(text(kv.get(pointerKey(""))));
     expect(pointer.files).toBeUndefined();
     expect(pointer.shards).toEqual(first.manifest.shards);
     const manifest = await loadManifest(mapStorage(kv), { ttl: 0 });
@@ -262,7 +263,7 @@ describe("syncAssets refuses bad input before publishing anything", () => {
       }),
     ).rejects.toThrow(/\/huge.bin is 2048 bytes, over the 1024-byte limit/);
     const kv = await readLocalKv(project);
-    expect(kv.has(latestManifestKey(""))).toBe(false);
+    expect(kv.has(pointerKey(""))).toBe(false);
   });
 
   it("refuses a prefix that would make keys longer than KV's 512 bytes", async () => {

@@ -1,3 +1,4 @@
+import { historyFolder, journalFolder, pointerKey } from "@kv-assets/runtime";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hashBytes, manifestKeys } from "../src/index.js";
 import { pruneAssets, syncAssets, type SyncOptions } from "../src/index.js";
@@ -60,8 +61,8 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
   it("writes everything in one bulk request, then the manifest history and pointer", async () => {
     const { manifest } = await syncAssets(remote());
     await assertComplete(manifestKeys(manifest));
-    expect(api.store.has("manifest")).toBe(true);
-    expect([...api.store.keys()].filter((k) => k.startsWith("manifests/"))).toHaveLength(1);
+    expect(api.store.has(pointerKey(""))).toBe(true);
+    expect([...api.store.keys()].filter((k) => k.startsWith(historyFolder("")))).toHaveLength(1);
     // the sync lock, the content, its journal record, the history record, the pointer
     expect(bulkWrites()).toBe(5);
     expect(api.store.get(Object.values(manifest.files)[0]![0])?.metadata).toMatchObject({
@@ -147,7 +148,7 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
     await expect(syncAssets(options)).rejects.toThrow(
       /\[kv-assets\] uploading 30 keys to KV namespace \w+ failed after retries: .*500.*; nothing was published, re-run to resume/,
     );
-    expect(api.store.has("manifest")).toBe(false);
+    expect(api.store.has(pointerKey(""))).toBe(false);
 
     api.persistentFault = undefined;
     const { manifest } = await syncAssets(remote());
@@ -162,13 +163,13 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
     await expect(syncAssets({ ...options, precompress: false })).rejects.toThrow(
       /failed after retries/,
     );
-    expect(api.store.has("manifest")).toBe(false);
+    expect(api.store.has(pointerKey(""))).toBe(false);
 
     api.persistentFault = undefined;
     const { manifest, stats } = await syncAssets(remote({ precompress: false }));
     await assertComplete(manifestKeys(manifest));
     expect(stats.uploadedKeys - 2).toBe(30 - 10);
-    expect([...api.store.keys()].filter((k) => k.startsWith("uploads/"))).toEqual([]);
+    expect([...api.store.keys()].filter((k) => k.startsWith(journalFolder("")))).toEqual([]);
   });
 
   it("never shows the API token in an error", async () => {
@@ -251,7 +252,7 @@ describe("pruneAssets on remote KV", () => {
 
   it("stops without deleting when a kept manifest record is unreadable", async () => {
     await deploy(1);
-    const record = [...api.store.keys()].find((k) => k.startsWith("manifests/"))!;
+    const record = [...api.store.keys()].find((k) => k.startsWith(historyFolder("")))!;
     api.store.set(record, { value: Buffer.from("{not json") });
     const before = api.store.size;
     await expect(pruneAssets({ ...remote(), graceSeconds: -10 })).rejects.toThrow(

@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer } from "vite";
 import {
+  historyFolder,
+  pointerKey,
   readManifestText,
   unpackManifest,
   validateManifest,
@@ -14,7 +16,7 @@ async function historyCount(root: string, namespaceId: string): Promise<number> 
   const mf = runWorker(root, "dist/worker-probe.js", namespaceId);
   try {
     const kv = await mf.getKVNamespace("ASSETS");
-    return (await kv.list({ prefix: "manifests/" })).keys.length;
+    return (await kv.list({ prefix: historyFolder("") })).keys.length;
   } finally {
     await mf.dispose();
   }
@@ -42,7 +44,7 @@ async function latestManifest(root: string, namespaceId: string): Promise<AssetM
   const mf = runWorker(root, "dist/worker-probe.js", namespaceId);
   try {
     const kv = await mf.getKVNamespace("ASSETS");
-    return JSON.parse((await kv.get("manifest"))!) as AssetManifest;
+    return JSON.parse((await kv.get(pointerKey("")))!) as AssetManifest;
   } finally {
     await mf.dispose();
   }
