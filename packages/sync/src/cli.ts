@@ -1,18 +1,20 @@
-#!/usr/bin/env node
-// The kv-assets command: sync a folder to KV, or prune what no recent deploy references.
-import { writeFile } from "node:fs/promises";
+// The kv-assets command: sync a folder to KV, prune what no recent deploy references, clear locks.
+import { open, rm, stat, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { KvAssetsError, describeError } from "./errors.js";
+import { KvAssetsError, describeError, fail } from "./errors.js";
 import { terminalProgress } from "./progress.js";
 import { pruneAssets } from "./prune.js";
+import { interruptible, signalExitCode, type Interruptible } from "./signals.js";
 import { syncAssets, type SyncOptions } from "./sync.js";
+import { unlockAssets } from "./unlock.js";
 
 const HELP = `kv-assets: serve a site's files from Workers KV
 
 Usage:
   kv-assets sync <dir> [options]   upload new files of <dir> and publish its manifest
   kv-assets prune [options]        delete keys no recent manifest references
+  kv-assets unlock [options]       remove the lock of a sync or prune that died
 
 Run "kv-assets <command> --help" for the options of a command.
 `;
@@ -36,6 +38,8 @@ Options:
 ${SHARED}
   --out <file>        also write the manifest as JSON (import it in your Worker)
   --exclude <glob>    leave matching files out (gitignore syntax; repeatable)
+  --max-file-size <n> largest file accepted, in bytes (default 1073741824, 1 GiB)
+  --allow-empty       publish even when <dir> has no file, replacing the live site with nothing
   --source-maps       publish *.map files too
   --no-precompress    do not make br/gzip variants
   --r2-min-size <n>   bytes from which a file goes to the --r2 bucket (default 1048576)
@@ -50,7 +54,19 @@ Options:
 ${SHARED}
   --keep <n>          manifests (deploys) to keep (default 3)
   --grace <seconds>   never delete keys uploaded this recently (default 3600)
-  --dry-run           list what would be deleted, delete nothing
+  --dry-run           list what would be deleted (keys with the paths they served), delete nothing
+  -h, --help          show this help
+`;
+
+const UNLOCK_HELP = `Usage: kv-assets unlock [options]
+
+Removes the lock records of syncs and prunes that died. A lock is kept alive by its run; one whose
+process is gone from this host, or that was not renewed for three minutes, is taken over by the
+next run anyway. This removes them now, and refuses a lock that looks alive unless --force.
+
+Options:
+${SHARED}
+  --force             also remove locks that look alive
   -h, --help          show this help
 `;
 
@@ -68,22 +84,37 @@ const processIo: CliIo = {
 /** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
+  let interrupt: Interruptible | undefined;
   try {
     if (command === undefined || command === "--help" || command === "-h" || command === "help") {
       io.stdout(HELP);
       return command === undefined ? 1 : 0;
     }
-    if (command === "sync") return await sync(rest, io);
-    if (command === "prune") return await prune(rest, io);
-    io.stderr(
-      `[kv-assets] unknown command "${command}"; use "sync" or "prune" (see kv-assets --help)\n`,
-    );
-    return 1;
+    const commands = { sync, prune, unlock };
+    if (!Object.hasOwn(commands, command)) {
+      io.stderr(
+        `[kv-assets] unknown command "${command}"; use "sync", "prune" or "unlock" (see kv-assets --help)\n`,
+      );
+      return 1;
+    }
+    // SIGINT and SIGTERM stop the run cleanly and make it fail, instead of ending the process.
+    interrupt = interruptible();
+    const code = await commands[command as keyof typeof commands](rest, io, interrupt.signal);
+    if (interrupt.signal.aborted) {
+      // The signal came once nothing was left to stop: the run finished, but the user asked to stop.
+      io.stderr(
+        `[kv-assets] interrupted by ${String(interrupt.signal.reason)} after the ${command} had finished\n`,
+      );
+      return signalExitCode(String(interrupt.signal.reason));
+    }
+    return code;
   } catch (error) {
     const message =
       error instanceof KvAssetsError ? error.message : `[kv-assets] ${describeError(error)}`;
     io.stderr(`${message}\n`);
-    return 1;
+    return interrupt?.signal.aborted ? signalExitCode(String(interrupt.signal.reason)) : 1;
+  } finally {
+    interrupt?.end();
   }
 }
 
@@ -99,7 +130,7 @@ const sharedOptions = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-async function sync(args: string[], io: CliIo): Promise<number> {
+async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<number> {
   const { values, positionals } = parse(() =>
     parseArgs({
       args,
@@ -112,6 +143,8 @@ async function sync(args: string[], io: CliIo): Promise<number> {
         exclude: { type: "string", multiple: true },
         "source-maps": { type: "boolean" },
         "no-precompress": { type: "boolean" },
+        "max-file-size": { type: "string" },
+        "allow-empty": { type: "boolean" },
       },
     }),
   );
@@ -125,38 +158,53 @@ async function sync(args: string[], io: CliIo): Promise<number> {
     );
     return 1;
   }
+  const maxFileSize =
+    values["max-file-size"] === undefined
+      ? undefined
+      : wholeNumber("--max-file-size", values["max-file-size"]);
+  // Checked before anything is uploaded, so a bad path cannot fail a sync after it published.
+  const out = values.out === undefined ? undefined : await writable(resolve(values.out));
   const progress = terminalProgress();
   const logger = {
     info: (m: string) => (progress.end(), io.stdout(`${m}\n`)),
     warn: (m: string) => (progress.end(), io.stderr(`${m}\n`)),
   };
-  const { manifest } = await syncAssets({
-    onProgress: progress.onProgress,
-    dir: resolve(positionals[0] as string),
-    ...connection(values),
-    exclude: values.exclude,
-    includeSourceMaps: values["source-maps"],
-    precompress: values["no-precompress"] ? false : undefined,
-    r2:
-      values.r2 === undefined
-        ? undefined
-        : {
-            binding: values.r2,
-            minSize:
-              values["r2-min-size"] === undefined
-                ? undefined
-                : wholeNumber("--r2-min-size", values["r2-min-size"]),
-          },
-    logger,
-  });
-  if (values.out) {
-    await writeFile(values.out, `${JSON.stringify(manifest)}\n`);
+  let manifest;
+  try {
+    ({ manifest } = await syncAssets({
+      onProgress: progress.onProgress,
+      dir: resolve(positionals[0] as string),
+      ...connection(values),
+      signal,
+      maxFileSize,
+      allowEmpty: values["allow-empty"],
+      exclude: values.exclude,
+      includeSourceMaps: values["source-maps"],
+      precompress: values["no-precompress"] ? false : undefined,
+      r2:
+        values.r2 === undefined
+          ? undefined
+          : {
+              binding: values.r2,
+              minSize:
+                values["r2-min-size"] === undefined
+                  ? undefined
+                  : wholeNumber("--r2-min-size", values["r2-min-size"]),
+            },
+      logger,
+    }));
+  } catch (error) {
+    await out?.discard();
+    throw error;
+  }
+  if (out) {
+    await writeFile(out.path, `${JSON.stringify(manifest)}\n`);
     io.stdout(`[kv-assets] wrote the manifest to ${values.out}\n`);
   }
   return 0;
 }
 
-async function prune(args: string[], io: CliIo): Promise<number> {
+async function prune(args: string[], io: CliIo, signal: AbortSignal): Promise<number> {
   const { values, positionals } = parse(() =>
     parseArgs({
       args,
@@ -193,9 +241,58 @@ async function prune(args: string[], io: CliIo): Promise<number> {
     graceSeconds,
     dryRun: values["dry-run"],
     logger,
+    signal,
   });
-  if (result.dryRun) for (const key of result.deleted) io.stdout(`${key}\n`);
+  if (result.dryRun) {
+    for (const key of result.deleted) {
+      const paths = result.paths?.[key];
+      io.stdout(
+        `${key}  ${paths?.length ? paths.join(", ") : "(named by no record this prune deletes)"}\n`,
+      );
+    }
+    for (const record of result.deletedManifests) io.stdout(`${record}  (history record)\n`);
+  }
   return 0;
+}
+
+async function unlock(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: { ...sharedOptions, force: { type: "boolean" } },
+    }),
+  );
+  if (values.help) {
+    io.stdout(UNLOCK_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    io.stderr(
+      `[kv-assets] unlock takes no folder (got "${positionals[0]}"); see kv-assets unlock --help\n`,
+    );
+    return 1;
+  }
+  await unlockAssets({
+    ...connection(values),
+    force: values.force,
+    logger: { info: (m) => io.stdout(`${m}\n`), warn: (m) => io.stderr(`${m}\n`) },
+  });
+  return 0;
+}
+
+// Opens `path` for writing without changing it; `discard` removes it again if it was created here.
+async function writable(path: string): Promise<{ path: string; discard(): Promise<void> }> {
+  const existed = await stat(path).then(
+    () => true,
+    () => false,
+  );
+  const handle = await open(path, "a").catch((error: unknown) =>
+    fail(`cannot write --out ${path}: ${describeError(error)}; nothing was synced`, error),
+  );
+  await handle.close();
+  return { path, discard: async () => (existed ? undefined : rm(path, { force: true })) };
 }
 
 // Turns parseArgs' own errors (unknown flag, missing value) into one clear line.
@@ -236,9 +333,4 @@ function connection(values: {
 function wholeNumber(flag: string, value: string): number {
   if (!/^\d+$/.test(value)) throw new KvAssetsError(`${flag} takes a whole number, got "${value}"`);
   return Number(value);
-}
-
-// Run when executed as the `kv-assets` binary, not when imported by tests.
-if (process.argv[1] && /(?:^|[\\/])(?:cli\.js|kv-assets)$/.test(process.argv[1])) {
-  process.exitCode = await runCli(process.argv.slice(2));
 }

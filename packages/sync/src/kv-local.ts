@@ -1,6 +1,7 @@
 // Local KV: the state `wrangler dev` reads, written through wrangler's own platform proxy.
 import { join } from "node:path";
 import { describeError, fail } from "./errors.js";
+import { loadWrangler, parkSignalListeners } from "./signals.js";
 import { eachLimited } from "./limit.js";
 import type { KvBinding } from "./wrangler-config.js";
 import type { KvEntry, KvTarget, ListedKey } from "./target.js";
@@ -42,7 +43,7 @@ export async function openLocalKv(
 ): Promise<KvTarget> {
   const persistTo = options.persistTo ?? join(binding.projectRoot, ".wrangler", "state", "v3");
   const concurrency = options.concurrency ?? 16;
-  const { getPlatformProxy } = await import("wrangler");
+  const { getPlatformProxy } = await loadWrangler();
   const proxy = await getPlatformProxy<Record<string, unknown>>({
     configPath: binding.configPath,
     environment: options.environment,
@@ -52,6 +53,8 @@ export async function openLocalKv(
   }).catch((error: unknown) =>
     fail(`cannot start local KV for ${binding.configPath}: ${describeError(error)}`, error),
   );
+  // Miniflare has just added listeners that end the process on SIGINT and SIGTERM.
+  parkSignalListeners();
   const kv = proxy.env[binding.binding] as LocalNamespace | undefined;
   if (!kv) {
     await proxy.dispose();

@@ -1,6 +1,10 @@
 // Bounded concurrency for I/O loops.
 
-/** Runs `task` over `items` with at most `limit` in flight; rejects with the first failure. */
+/**
+ * Runs `task` over `items` with at most `limit` in flight. After a failure no new task starts;
+ * once the tasks under way have settled, it rejects with the first failure, so nothing is still
+ * running when the caller cleans up.
+ */
 export async function eachLimited<T>(
   items: readonly T[],
   limit: number,
@@ -18,5 +22,6 @@ export async function eachLimited<T>(
       }
     }
   });
-  await Promise.all(workers);
+  const failure = (await Promise.allSettled(workers)).find((r) => r.status === "rejected");
+  if (failure) throw failure.reason;
 }

@@ -41,7 +41,8 @@ export interface Lock {
 
 /** A lock that is held, as {@link takeLock} returns it; {@link releaseLock} ends its heartbeat. */
 export interface HeldLock extends Lock {
-  stop(): void;
+  /** Ends the heartbeat; resolves once a renewal under way has landed. */
+  stop(): Promise<void>;
 }
 
 /** Writes a lock record naming this process, keeps it alive until released, and returns it. */
@@ -63,14 +64,28 @@ export async function takeLock(
     ]);
   await write(started);
   // A missed heartbeat is not fatal: the next one, or the owner check on the same host, covers it.
-  const timer = setInterval(() => void write(Date.now()).catch(() => {}), HEARTBEAT_MS);
+  let renewing = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = write(Date.now()).catch(() => {});
+  }, HEARTBEAT_MS);
   timer.unref();
-  return { key, kind, started, owner, beat: started, stop: () => clearInterval(timer) };
+  return {
+    key,
+    kind,
+    started,
+    owner,
+    beat: started,
+    stop: async () => {
+      clearInterval(timer);
+      await renewing;
+    },
+  };
 }
 
 /** Ends a lock's heartbeat and deletes its record; a failure only leaves a lock that goes stale. */
 export async function releaseLock(target: KvTarget, lock: HeldLock): Promise<void> {
-  lock.stop();
+  // A renewal landing after the delete would bring the lock back.
+  await lock.stop();
   await target.deleteMany([lock.key]).catch(() => {});
 }
 

@@ -23,6 +23,7 @@ import {
 import { bucketKeys, manifestKeys, parseManifestRecord, resolvePrefix } from "./manifest.js";
 import { openTarget } from "./open-target.js";
 import type { SyncLogger, SyncOptions } from "./sync.js";
+import { validateSyncOptions } from "./validate-options.js";
 import type { KvTarget } from "./target.js";
 
 /** Options of {@link pruneAssets}; where to connect is given as for a sync. */
@@ -58,6 +59,8 @@ export interface PruneOptions extends Pick<
   dryRun?: boolean;
   /** Where the summary goes. @default console */
   logger?: SyncLogger;
+  /** Stops the prune when aborted; it is checked last just before deleting, so nothing is deleted. */
+  signal?: AbortSignal;
 }
 
 /** What a prune deleted (or would delete, in a dry run). */
@@ -145,13 +148,12 @@ function safeParse(text: string): AssetManifest | ManifestIndex | undefined {
  * know what is still in use.
  */
 export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResult> {
+  validateSyncOptions(options as Record<string, unknown>);
   const prefix = resolvePrefix(options.prefix ?? "", options.project);
   const keep = options.keep ?? 3;
   const graceSeconds = options.graceSeconds ?? 3600;
   const dryRun = options.dryRun ?? false;
   const logger = options.logger ?? console;
-  if (!Number.isInteger(keep) || keep < 1)
-    fail(`keep must be a whole number of at least 1 (got ${keep})`);
 
   const target = options.target ?? (await openTarget(options));
   const runningSyncs = async (own: Lock | undefined): Promise<Lock[]> =>
@@ -220,6 +222,11 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
     const bucket = options.r2 ? target.bucket : undefined;
     const deletedInBucket = bucket ? await unreferenced(bucket, inBucket) : [];
 
+    if (options.signal?.aborted) {
+      fail(
+        `interrupted by ${String(options.signal.reason)} before deleting anything; nothing was deleted`,
+      );
+    }
     if (lock) {
       // Delete only if no sync started meanwhile (it may have decided to reuse any of these keys),
       // and only before the deadline after which a sync stops waiting for this prune.

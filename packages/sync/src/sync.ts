@@ -28,6 +28,7 @@ import {
 } from "./manifest.js";
 import { precompress } from "./precompress.js";
 import { targetOpener } from "./open-target.js";
+import { validateSyncOptions } from "./validate-options.js";
 import { scanDirectory, type ScanOptions, type SkippedFile } from "./scan.js";
 import { fromFolder, fromMemory, SYNC_READ_LIMIT, type Source } from "./sources.js";
 import type { KvEntry, KvTarget } from "./target.js";
@@ -129,6 +130,17 @@ export interface SyncOptions extends ScanOptions {
   batchBytes?: number;
   /** Where summary and warnings go. @default console */
   logger?: SyncLogger;
+  /**
+   * Publish even when there is no file to publish, replacing the live site with an empty one.
+   * Without it an empty folder (or one holding only files that are left out) is refused.
+   * @default false
+   */
+  allowEmpty?: boolean;
+  /**
+   * Stops the sync when aborted: nothing is published unless publishing had begun (then it
+   * finishes), the lock is released, and the sync rejects saying what was written.
+   */
+  signal?: AbortSignal;
   /** Called as files are processed and uploaded. */
   onProgress?: (progress: { done: number; total: number; uploadedBytes: number }) => void;
 }
@@ -160,6 +172,7 @@ export interface SyncResult {
  * what is still missing.
  */
 export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
+  validateSyncOptions(options as Record<string, unknown>);
   const started = Date.now();
   const logger = options.logger ?? console;
   const chunk = options.chunkSize ?? KV_VALUE_LIMIT;
@@ -172,15 +185,11 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
   const shardSize = options.shardSize ?? 1000;
   const r2MinSize = options.r2?.minSize ?? 1024 * 1024;
   const onProgress = options.onProgress ?? (() => {});
-  if (!(chunk > 0 && chunk <= KV_VALUE_LIMIT))
-    fail(`chunkSize must be between 1 and ${KV_VALUE_LIMIT} bytes`);
   const prefix = resolvePrefix(
     options.prefix ?? "",
     options.project,
     Math.ceil(maxFileSize / chunk),
   );
-  if (!(Number.isInteger(shardSize) && shardSize >= 1))
-    fail(`shardSize must be a whole number of at least 1 (got ${shardSize})`);
   if ((options.dir === undefined) === (options.files === undefined))
     fail("pass either dir (a folder) or files (in memory) to sync");
 
@@ -193,6 +202,21 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
   opening.catch(() => {});
   let target: KvTarget | undefined;
   let lock: HeldLock | undefined;
+  let writing = Promise.resolve();
+  let contentKeys = 0;
+  let uploadedBytes = 0;
+  // What storage confirmed, and a re-run will find (remotely, once the journal names it).
+  const confirmed = { keys: 0, bytes: 0 };
+  const stopIfAborted = (): void => {
+    if (!options.signal?.aborted) return;
+    const written =
+      confirmed.keys === 0
+        ? "no content was written"
+        : `${confirmed.keys} keys of new content (${formatBytes(confirmed.bytes)}) were written, which a re-run will not upload again`;
+    fail(
+      `interrupted by ${String(options.signal.reason)}: nothing was published and ${written}; the previous deploy keeps serving`,
+    );
+  };
   try {
     const sources = memory ?? fromFolder(await scanDirectory(options.dir as string, options));
     if (sources.skipped.some((s) => s.reason === "secret")) {
@@ -200,7 +224,20 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       logger.warn(`[kv-assets] never uploading secrets or deploy config: ${names.join(", ")}`);
     }
     const hashed = new Map<Source, { hash: string; size: number }>();
+    if (sources.files.length === 0 && !options.allowEmpty) {
+      const left =
+        sources.skipped.length === 0
+          ? ""
+          : ` (${sources.skipped.length} left out: ${sources.skipped
+              .slice(0, 3)
+              .map((s) => s.path)
+              .join(", ")}${sources.skipped.length > 3 ? ", ..." : ""})`;
+      fail(
+        `${options.dir ?? "the files given"} has no file to publish${left}; publishing it would replace the live site with an empty one. Build the site first, or pass allowEmpty (--allow-empty) to do that on purpose`,
+      );
+    }
     const hashOne = async (source: Source, bytes: Uint8Array): Promise<void> => {
+      stopIfAborted();
       if (bytes.byteLength > maxFileSize) {
         fail(
           `${source.path} is ${bytes.byteLength} bytes, over the ${maxFileSize}-byte limit; exclude it or raise maxFileSize`,
@@ -224,6 +261,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     target = await opening;
     const storage = target;
     // Announce this sync before reading what it may trust, and let a running prune finish first.
+    stopIfAborted();
     lock = await takeLock(target, prefix, "sync");
     await waitForPrunes(
       target,
@@ -256,19 +294,21 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     const synced: SyncedFile[] = [];
     let queue: KvEntry[] = [];
     let queued = 0;
-    let writing = Promise.resolve();
-    let contentKeys = 0;
-    let uploadedBytes = 0;
     let newFiles = 0;
     let done = 0;
 
     // Bodies for the bucket are written whole, one at a time: each is at least r2MinSize bytes.
+    const confirm = (entries: KvEntry[]): void => {
+      confirmed.keys += entries.length;
+      for (const { value } of entries) confirmed.bytes += value.length;
+    };
     const toBucket = async (key: string, bytes: Uint8Array): Promise<void> => {
       if (presentInBucket.has(key)) return;
       presentInBucket.add(key);
       await (bucket as KvTarget).putMany([{ key, value: bytes, metadata }]);
       contentKeys += 1;
       uploadedBytes += bytes.byteLength;
+      confirm([{ key, value: bytes }]);
     };
     const enqueue = async (key: string, bytes: Uint8Array): Promise<void> => {
       const keys = partKeys(key, bytes.byteLength, chunk);
@@ -289,18 +329,22 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       queued = 0;
       if (batch.length > 0) {
         writing = writing.then(async () => {
+          stopIfAborted();
           await storage.putMany(batch);
-          if (!storage.remote) return;
-          const key = journalKey(prefix, started, journaled.length);
-          journaled.push(key);
-          const keys = JSON.stringify(batch.map((entry) => entry.key));
-          await storage.putMany([{ key, value: keys, metadata }]);
+          if (storage.remote) {
+            const key = journalKey(prefix, started, journaled.length);
+            journaled.push(key);
+            const keys = JSON.stringify(batch.map((entry) => entry.key));
+            await storage.putMany([{ key, value: keys, metadata }]);
+          }
+          confirm(batch);
         });
       }
       return writing;
     };
 
     await eachLimited(sources.files, 8, async (source) => {
+      stopIfAborted();
       const { hash, size } = hashed.get(source) as { hash: string; size: number };
       const contentType = contentTypeOf(source.path);
       const carried = known.get(hash);
@@ -380,6 +424,8 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
 
     // A deploy identical to the newest one publishes no new history record: the newest pointer is
     // written again (so it is right whatever happened to it) and names the same history record.
+    // The last point to stop: once publishing has begun, it completes.
+    stopIfAborted();
     const previous = history[0];
     if (
       previous &&
@@ -434,6 +480,8 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     );
     return { manifest, stats };
   } finally {
+    // Writes under way when something failed finish (or fail) before the lock is released.
+    await writing.catch(() => {});
     if (lock && target) await releaseLock(target, lock);
     if (!options.target) await (target ?? (await opening.catch(() => undefined)))?.close();
   }

@@ -2,6 +2,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fail } from "./errors.js";
+import { loadWrangler } from "./signals.js";
 
 /** What a sync needs to know about the KV namespace behind a binding. */
 export interface KvBinding {
@@ -56,7 +57,7 @@ export async function readKvBinding({
   }
   if (!existsSync(configPath))
     fail(`wrangler configuration ${configPath} does not exist; check the --config path`);
-  const { unstable_readConfig } = await import("wrangler");
+  const { unstable_readConfig } = await loadWrangler();
   const parsed: WranglerConfigSlice = (() => {
     try {
       return unstable_readConfig({ config: configPath, env: environment }, { hideWarnings: true });

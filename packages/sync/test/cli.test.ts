@@ -1,8 +1,9 @@
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, validateManifestShape } from "./cli-helpers.js";
-import { makeProject } from "./project.js";
+import { pointerKey } from "@kv-assets/runtime";
+import { makeProject, readLocalKv } from "./project.js";
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -12,7 +13,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 }
 
 describe("kv-assets CLI", () => {
-  it.each([["--help"], ["sync", "--help"], ["prune", "--help"]])(
+  it.each([["--help"], ["sync", "--help"], ["prune", "--help"], ["unlock", "--help"]])(
     "prints help for %s and exits 0",
     async (...argv) => {
       const { code, out } = await run(argv);
@@ -22,11 +23,14 @@ describe("kv-assets CLI", () => {
   );
 
   it.each([
-    [["deploy"], /unknown command "deploy"; use "sync" or "prune"/],
+    [["deploy"], /unknown command "deploy"; use "sync", "prune" or "unlock"/],
+    [["toString"], /unknown command "toString"/],
     [["sync"], /sync needs exactly one folder/],
     [["sync", "dist", "--bogus"], /Unknown option '--bogus'.* \(see --help\)/],
     [["prune", "--keep", "two"], /--keep takes a whole number, got "two"/],
     [["prune", "dist"], /prune takes no folder/],
+    [["unlock", "dist"], /unlock takes no folder/],
+    [["sync", "dist", "--max-file-size", "1e9"], /--max-file-size takes a whole number, got "1e9"/],
   ])("prints one clear line and exits 1 for %j", async (argv, message) => {
     const { code, err } = await run(argv);
     expect(code).toBe(1);
@@ -46,6 +50,52 @@ describe("kv-assets CLI", () => {
     const pruned = await run(["prune", "--config", project.config, "--dry-run"]);
     expect(pruned.code).toBe(0);
     expect(pruned.out).toMatch(/would delete 0 keys/);
+  });
+
+  it("refuses an empty folder, or one with only dotfiles, unless --allow-empty", async () => {
+    const project = await makeProject({ ".DS_Store": "x" });
+    const refused = await run(["sync", project.dist, "--config", project.config]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(
+      /has no file to publish \(1 left out: \/\.DS_Store\); publishing it would replace the live site with an empty one.*--allow-empty/,
+    );
+    expect((await readLocalKv(project)).has(pointerKey(""))).toBe(false);
+
+    const allowed = await run(["sync", project.dist, "--config", project.config, "--allow-empty"]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.out).toMatch(/0 files, 0 new/);
+  });
+
+  it("checks that --out can be written before syncing, and keeps an existing file when the sync fails", async () => {
+    const project = await makeProject({ "index.html": "<h1>x</h1>" });
+    const unwritable = await run([
+      "sync",
+      project.dist,
+      "--config",
+      project.config,
+      "--out",
+      join(project.root, "missing", "manifest.json"),
+    ]);
+    expect(unwritable.code).toBe(1);
+    expect(unwritable.err).toMatch(/cannot write --out .*manifest\.json: .*; nothing was synced/);
+    expect((await readLocalKv(project)).has(pointerKey(""))).toBe(false);
+
+    const out = join(project.root, "manifest.json");
+    await writeFile(out, "previous");
+    await project.write("big.bin", new Uint8Array(100));
+    const failed = await run([
+      "sync",
+      project.dist,
+      "--config",
+      project.config,
+      "--out",
+      out,
+      "--max-file-size",
+      "10",
+    ]);
+    expect(failed.code).toBe(1);
+    expect(failed.err).toMatch(/\/big\.bin is 100 bytes, over the 10-byte limit/);
+    expect(await readFile(out, "utf8")).toBe("previous");
   });
 
   it("exits 1 naming the missing config", async () => {

@@ -8,7 +8,7 @@ import { hashBytes, manifestKeys, parseManifestRecord } from "../src/index.js";
 import { startKvApiEmulator, type KvApiEmulator } from "./kv-api-emulator.js";
 import { makeProject, type Project } from "./project.js";
 
-const cli = join(import.meta.dirname, "..", "dist", "cli.js");
+const cli = join(import.meta.dirname, "..", "dist", "bin.js");
 let api: KvApiEmulator;
 let project: Project;
 

@@ -3,7 +3,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { manifestText, packManifest, type AssetManifest } from "@kv-assets/runtime";
-import { syncAssets, terminalProgress, type SyncOptions } from "@kv-assets/sync";
+import {
+  interruptible,
+  KvAssetsError,
+  syncAssets,
+  terminalProgress,
+  validateSyncOptions,
+  type SyncOptions,
+} from "@kv-assets/sync";
 import type { Plugin, ResolvedConfig, ViteBuilder } from "vite";
 
 /** Options of {@link kvAssets}. */
@@ -46,6 +53,7 @@ const MANIFEST_FILE = "kv-assets-manifest.txt";
 
 /** Serves the client build from Workers KV: syncs it on `vite build` and provides `virtual:kv-manifest`. */
 export function kvAssets(options: KvAssetsOptions = {}): Plugin {
+  validateOptions(options);
   const workerOutDir = options.workerOutDir ?? "dist/worker";
   let config: ResolvedConfig;
   let withCloudflare = false;
@@ -56,23 +64,45 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
   /** Where the Worker builds emitted that placeholder, to be filled in once the client is synced. */
   const manifestFiles = new Set<string>();
 
-  async function publish(clientDir: string): Promise<void> {
+  /**
+   * Syncs the client folder. `inHook` says whether Vite runs this in a Rollup hook, where it
+   * names the plugin before an error's message itself.
+   */
+  async function publish(clientDir: string, inHook: boolean): Promise<void> {
     const assetsDir = config.build.assetsDir.replace(/^\/+|\/+$/g, "");
     const progress = terminalProgress(process.stdout);
     const logger = {
       info: (m: string) => (progress.end(), config.logger.info(m)),
       warn: (m: string) => (progress.end(), config.logger.warn(m)),
     };
-    const result = await syncAssets({
-      ...options,
-      onProgress: progress.onProgress,
-      dir: clientDir,
-      cwd: config.root,
-      logger,
-      // Vite hashes everything it emits under assetsDir; files copied from public/ are not hashed.
-      immutable: (path) => bundled.has(path) && path.startsWith(`/${assetsDir}/`),
-    });
-    manifest = result.manifest;
+    const { worker: _worker, workerOutDir: _workerOutDir, ...syncOptions } = options;
+    // SIGINT and SIGTERM stop the sync cleanly and fail the build, instead of ending it with code 0.
+    const interrupt = interruptible();
+    try {
+      const result = await syncAssets({
+        ...syncOptions,
+        onProgress: progress.onProgress,
+        dir: clientDir,
+        cwd: config.root,
+        logger,
+        signal: interrupt.signal,
+        // Vite hashes everything it emits under assetsDir; files copied from public/ are not hashed.
+        immutable: (path) => bundled.has(path) && path.startsWith(`/${assetsDir}/`),
+      });
+      manifest = result.manifest;
+    } catch (error) {
+      throw error instanceof KvAssetsError ? forVite(error, inHook) : error;
+    } finally {
+      interrupt.end();
+    }
+    if (interrupt.signal.aborted) {
+      throw forVite(
+        new KvAssetsError(
+          `interrupted by ${String(interrupt.signal.reason)} after the client was published to KV; the Worker build was stopped`,
+        ),
+        inHook,
+      );
+    }
   }
 
   return {
@@ -178,7 +208,7 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
       if (this.environment.name === "client") {
         for (const fileName of Object.keys(bundle)) bundled.add(`/${fileName}`);
         if (!withCloudflare)
-          return publish(outputOptions.dir ?? resolve(config.root, config.build.outDir));
+          return publish(outputOptions.dir ?? resolve(config.root, config.build.outDir), true);
         return undefined;
       }
       for (const output of Object.values(bundle)) {
@@ -207,7 +237,7 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
         // @cloudflare/vite-plugin built the Workers, then the client, then moved the Workers'
         // imported assets into the client folder: sync that final folder, then fill in the manifest.
         if (!client?.isBuilt) return;
-        await publish(resolve(config.root, client.config.build.outDir));
+        await publish(resolve(config.root, client.config.build.outDir), false);
         if (placeholder && manifestFiles.size === 0) {
           throw new Error(
             `[kv-assets] no Worker build emitted the manifest module (${MANIFEST_FILE}); does the Worker import virtual:kv-manifest?`,
@@ -227,9 +257,57 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin {
   };
 }
 
+const OPTION_NAMES = new Set([
+  "binding",
+  "config",
+  "environment",
+  "remote",
+  "remoteOptions",
+  "prefix",
+  "project",
+  "exclude",
+  "includeSourceMaps",
+  "precompress",
+  "persistTo",
+  "keep",
+  "r2",
+  "shardSize",
+  "worker",
+  "workerOutDir",
+]);
+
+// Refuses a misspelt option or a wrong value when the config is loaded, before anything is built.
+function validateOptions(options: KvAssetsOptions): void {
+  if (typeof options !== "object" || options === null)
+    throw new Error("[kv-assets] kvAssets() takes an object of options");
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.has(name)) {
+      throw new Error(
+        `[kv-assets] unknown option ${JSON.stringify(name)}; the options are ${[...OPTION_NAMES].join(", ")}`,
+      );
+    }
+  }
+  for (const name of ["worker", "workerOutDir"] as const) {
+    const value = options[name];
+    if (value !== undefined && (typeof value !== "string" || value === "")) {
+      throw new Error(`[kv-assets] option ${name} must be a path (got ${JSON.stringify(value)})`);
+    }
+  }
+  validateSyncOptions(options as Record<string, unknown>);
+}
+
 /** A manifest with no files, for `vite dev`. */
 export function emptyManifest(): AssetManifest {
   return { v: 1, prefix: "", chunk: 25 * 1024 * 1024, types: [], times: [], files: {} };
+}
+
+// A problem the user can fix is one line: Vite prints an error's stack, and in a Rollup hook also
+// the plugin's name before its message, so the stack is the message alone and the name not doubled.
+function forVite(error: KvAssetsError, inHook: boolean): Error {
+  const message = inHook ? error.message.replace(/^\[kv-assets\] /, "") : error.message;
+  const plain = new Error(message, { cause: error });
+  plain.stack = inHook ? `Error: ${message}\n` : message;
+  return plain;
 }
 
 function isCloudflarePlugin(plugin: unknown): boolean {
