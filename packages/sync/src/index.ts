@@ -8,7 +8,7 @@ export type { PruneOptions, PruneResult } from "./prune.js";
 export { unlockAssets } from "./unlock.js";
 export type { UnlockOptions } from "./unlock.js";
 export { scanDirectory } from "./scan.js";
-export type { ScanOptions, ScannedFile, SkippedFile } from "./scan.js";
+export type { ScanOptions, ScannedFile, SkippedFile, SkipReason } from "./scan.js";
 export { openLocalKv } from "./kv-local.js";
 export type { LocalKvOptions } from "./kv-local.js";
 export { openRemoteKv, batches, BULK_MAX_KEYS, BULK_MAX_BYTES } from "./kv-remote.js";

@@ -29,7 +29,7 @@ import {
 import { precompress } from "./precompress.js";
 import { targetOpener } from "./open-target.js";
 import { validateSyncOptions } from "./validate-options.js";
-import { scanDirectory, type ScanOptions, type SkippedFile } from "./scan.js";
+import { describeSkipped, scanDirectory, type ScanOptions, type SkippedFile } from "./scan.js";
 import { fromFolder, fromMemory, SYNC_READ_LIMIT, type Source } from "./sources.js";
 import type { KvEntry, KvTarget } from "./target.js";
 
@@ -193,7 +193,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
   if ((options.dir === undefined) === (options.files === undefined))
     fail("pass either dir (a folder) or files (in memory) to sync");
 
-  const memory = options.files !== undefined ? fromMemory(options.files) : undefined;
+  const memory = options.files !== undefined ? fromMemory(options.files, options) : undefined;
 
   // Local KV takes a couple of seconds to start: scan and hash meanwhile, keeping no bytes.
   const opening = options.target
@@ -219,10 +219,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
   };
   try {
     const sources = memory ?? fromFolder(await scanDirectory(options.dir as string, options));
-    if (sources.skipped.some((s) => s.reason === "secret")) {
-      const names = sources.skipped.filter((s) => s.reason === "secret").map((s) => s.path);
-      logger.warn(`[kv-assets] never uploading secrets or deploy config: ${names.join(", ")}`);
-    }
+    for (const line of describeSkipped(sources.skipped)) logger.warn(line);
     const hashed = new Map<Source, { hash: string; size: number }>();
     if (sources.files.length === 0 && !options.allowEmpty) {
       const left =

@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -13,6 +13,7 @@ import {
   type ManifestStorage,
 } from "@kv-assets/runtime";
 import { hashBytes, pruneAssets, syncAssets } from "../src/index.js";
+import { memoryTarget } from "./memory-target.js";
 import { makeProject, memoryLogger, readLocalBucket, readLocalKv } from "./project.js";
 
 const css = "body { color: rebeccapurple; }\n".repeat(100);
@@ -309,6 +310,61 @@ describe("syncAssets refuses bad input before publishing anything", () => {
     expect(logger.lines[0]).toBe(
       "[kv-assets] never uploading secrets or deploy config: /.dev.vars, /wrangler.json",
     );
+  });
+});
+
+describe("syncAssets never publishes what is not the site's", () => {
+  it("leaves out a link to the process environment while a token is set, and says so", async () => {
+    const project = await makeProject({ "index.html": "x" });
+    await symlink("/proc/self/environ", join(project.dist, "env.txt"));
+    await symlink(".dev.vars", join(project.dist, "vars.txt"));
+    await writeFile(join(project.dist, ".dev.vars"), "SECRET=dev-vars-secret-value");
+    const saved = process.env.CLOUDFLARE_API_TOKEN;
+    process.env.CLOUDFLARE_API_TOKEN = "token-that-must-never-be-uploaded";
+    try {
+      const logger = memoryLogger();
+      const { manifest } = await syncAssets({ dir: project.dist, cwd: project.root, logger });
+      expect(Object.keys(manifest.files)).toEqual(["/index.html"]);
+      expect(logger.lines).toContain(
+        "[kv-assets] left out links that do not point to a file of the site: /env.txt (points outside the folder), /vars.txt (points to /.dev.vars, which is left out (secret))",
+      );
+      for (const value of (await readLocalKv(project)).values()) {
+        const text = Buffer.from(value).toString("latin1");
+        expect(text).not.toContain("token-that-must-never-be-uploaded");
+        expect(text).not.toContain("dev-vars-secret-value");
+      }
+    } finally {
+      if (saved === undefined) delete process.env.CLOUDFLARE_API_TOKEN;
+      else process.env.CLOUDFLARE_API_TOKEN = saved;
+    }
+  });
+
+  it("applies the folder's rules to files given in memory: no secrets, platform files or dotfiles", async () => {
+    const target = memoryTarget();
+    const logger = memoryLogger();
+    const { manifest, stats } = await syncAssets({
+      target,
+      files: {
+        "/index.html": "x",
+        "/.env": "A=1",
+        "/_headers": "/*\n  X: y",
+        "/_worker.js": "export default {}",
+        "/.git/config": "x",
+        "/.well-known/security.txt": "x",
+      },
+      logger,
+    });
+    expect(Object.keys(manifest.files).sort()).toEqual([
+      "/.well-known/security.txt",
+      "/index.html",
+    ]);
+    expect(stats.skipped.map((s) => [s.path, s.reason])).toEqual([
+      ["/.env", "secret"],
+      ["/_headers", "platform"],
+      ["/_worker.js", "platform"],
+      ["/.git/config", "dotfile"],
+    ]);
+    expect(logger.lines[0]).toBe("[kv-assets] never uploading secrets or deploy config: /.env");
   });
 });
 
