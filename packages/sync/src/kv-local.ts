@@ -1,6 +1,7 @@
 // Local KV: the state `wrangler dev` reads, written through wrangler's own platform proxy.
 import { join } from "node:path";
 import { describeError, fail } from "./errors.js";
+import { lockLocalState } from "./local-lock.js";
 import { loadWrangler, parkSignalListeners } from "./signals.js";
 import { eachLimited } from "./limit.js";
 import type { KvBinding } from "./wrangler-config.js";
@@ -22,6 +23,8 @@ export interface LocalKvOptions {
   concurrency?: number;
   /** R2 binding to open beside the namespace, as the target's `bucket`. */
   bucket?: string;
+  /** Told when another run holds the local state and this one waits, or takes it over. */
+  onWait?: (message: string) => void;
 }
 
 // The slice of the KV binding the local target uses; the proxy hands over the real binding.
@@ -44,20 +47,26 @@ export async function openLocalKv(
   const persistTo = options.persistTo ?? join(binding.projectRoot, ".wrangler", "state", "v3");
   const concurrency = options.concurrency ?? 16;
   const { getPlatformProxy } = await loadWrangler();
+  const release = await lockLocalState(persistTo, options.onWait ?? (() => {}));
   const proxy = await getPlatformProxy<Record<string, unknown>>({
     configPath: binding.configPath,
     environment: options.environment,
     persist: { path: persistTo },
     envFiles: [],
     remoteBindings: false,
-  }).catch((error: unknown) =>
-    fail(`cannot start local KV for ${binding.configPath}: ${describeError(error)}`, error),
-  );
+  }).catch(async (error: unknown) => {
+    await release();
+    return fail(`cannot start local KV for ${binding.configPath}: ${describeError(error)}`, error);
+  });
+  const dispose = async (): Promise<void> => {
+    await proxy.dispose();
+    await release();
+  };
   // Miniflare has just added listeners that end the process on SIGINT and SIGTERM.
   parkSignalListeners();
   const kv = proxy.env[binding.binding] as LocalNamespace | undefined;
   if (!kv) {
-    await proxy.dispose();
+    await dispose();
     fail(
       `binding "${binding.binding}" not found in ${binding.configPath}; add it under kv_namespaces`,
     );
@@ -67,7 +76,7 @@ export async function openLocalKv(
   if (options.bucket !== undefined) {
     const r2 = proxy.env[options.bucket] as LocalBucket | undefined;
     if (!r2) {
-      await proxy.dispose();
+      await dispose();
       fail(
         `R2 binding "${options.bucket}" not found in ${binding.configPath}; add { "binding": "${options.bucket}", "bucket_name": "..." } under r2_buckets`,
       );
@@ -107,7 +116,7 @@ export async function openLocalKv(
       await eachLimited(keys, concurrency, (key) => kv.delete(key));
     },
     async close() {
-      await proxy.dispose();
+      await dispose();
     },
   };
 }

@@ -179,9 +179,10 @@ export async function waitForPrunes(
   }
 }
 
-// `kill(pid, 0)` checks that a process exists without signalling it; EPERM means it exists but
-// belongs to another user.
-function isRunning(pid: number): boolean {
+/** Whether process `pid` of this host is running. */
+export function isRunning(pid: number): boolean {
+  // `kill(pid, 0)` checks that a process exists without signalling it; EPERM means it exists but
+  // belongs to another user.
   try {
     process.kill(pid, 0);
     return true;

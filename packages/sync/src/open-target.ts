@@ -28,6 +28,7 @@ export async function targetOpener(options: SyncOptions): Promise<() => Promise<
         persistTo: options.persistTo,
         environment: options.environment,
         bucket: options.r2?.binding,
+        onWait: (message) => (options.logger ?? console).warn(message),
       });
   }
   if (options.r2) {

@@ -1,6 +1,11 @@
-// Syncs and prunes that overlap, and a key list that lags writes, against the emulated remote API.
+// Syncs and prunes that overlap, and a key list that lags writes, against the emulated remote API;
+// and two runs on one folder of local state.
+import { spawnSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { lockFolder, lockKey, pointerKey } from "@kv-assets/runtime";
+import { lockFolder, lockKey, pointerKey, type AssetManifest } from "@kv-assets/runtime";
 import {
   hashBytes,
   manifestKeys,
@@ -11,7 +16,8 @@ import {
 } from "../src/index.js";
 import { releaseLock, takeLock } from "../src/locks.js";
 import { startKvApiEmulator, type KvApiEmulator } from "./kv-api-emulator.js";
-import { makeProject, memoryLogger, type Project } from "./project.js";
+import { startCli } from "./cli-process.js";
+import { makeProject, memoryLogger, readLocalKv, type Project } from "./project.js";
 
 let api: KvApiEmulator;
 let project: Project;
@@ -156,5 +162,38 @@ describe("a key list that lags writes (eventual consistency)", () => {
     await project.write("page.html", "<p>version 1</p>");
     await syncAssets(remote());
     await assertPublishedComplete();
+  });
+});
+
+describe("two runs on the same local state", () => {
+  it("both succeed, one after the other, and the published manifest is complete", async () => {
+    const local = await makeProject(
+      Object.fromEntries(Array.from({ length: 900 }, (_, i) => [`p${i}.html`, `<p>${i}</p>`])),
+    );
+    const [a, b] = await Promise.all([
+      startCli(["sync", "dist"], local.root).exited,
+      startCli(["sync", "dist"], local.root).exited,
+    ]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(a.err + b.err).toMatch(/waiting for process \d+ on .* to finish with local state/);
+    const kv = await readLocalKv(local);
+    const manifest = JSON.parse(new TextDecoder().decode(kv.get(pointerKey("")))) as AssetManifest;
+    for (const key of manifestKeys(manifest)) expect(kv.has(key), key).toBe(true);
+  });
+
+  it("takes over the lock of a run that died", async () => {
+    const local = await makeProject({ "index.html": "x" });
+    const state = join(local.root, ".wrangler", "state", "v3");
+    await mkdir(state, { recursive: true });
+    const dead = spawnSync(process.execPath, ["-e", "process.pid"]).pid!;
+    await writeFile(
+      join(state, "kv-assets.lock"),
+      JSON.stringify({ host: hostname(), pid: dead, started: Date.now() }),
+    );
+    const run = await startCli(["sync", "dist"], local.root).exited;
+    expect(run.code).toBe(0);
+    expect(run.err).toMatch(
+      new RegExp(`took over the lock of local state .*process ${dead} is no longer running`),
+    );
   });
 });
