@@ -20,7 +20,7 @@ Run "kv-assets <command> --help" for the options of a command.
 `;
 
 const SHARED = `  --binding <name>    KV binding in the wrangler config (default ASSETS)
-  --config <path>     wrangler config (default: wrangler.jsonc/json/toml here)
+  --config <path>     wrangler config (default: found as wrangler finds it, here or above)
   --env <name>        wrangler environment
   --remote            write to the real namespace (needs CLOUDFLARE_API_TOKEN); default is local KV,
                       the state "wrangler dev" reads. KV_ASSETS_REMOTE=1 does the same.

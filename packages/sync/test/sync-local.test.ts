@@ -1,4 +1,4 @@
-import { symlink, writeFile } from "node:fs/promises";
+import { rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -236,9 +236,12 @@ describe("syncAssets to local KV", () => {
 describe("syncAssets refuses bad input before publishing anything", () => {
   it("names the missing wrangler configuration", async () => {
     const project = await makeProject({ "index.html": "x" });
+    await rm(project.config);
     await expect(
       syncAssets({ dir: project.dist, cwd: project.dist, logger: memoryLogger() }),
-    ).rejects.toThrow(/\[kv-assets\] no wrangler configuration in .*dist; create wrangler.jsonc/);
+    ).rejects.toThrow(
+      /\[kv-assets\] no wrangler configuration in .*dist or any folder above it; create wrangler.jsonc/,
+    );
   });
 
   it("names the missing binding and the ones that exist", async () => {
