@@ -57,10 +57,13 @@ export function matchesEntityTag(
   return false;
 }
 
-/** Parses a list of entity tags (`W/"a", "b"`); stops at the first malformed member. */
+/**
+ * Parses a list of entity tags (`W/"a", "b"`); stops at the first malformed member. As §5.6.1
+ * asks of every list, empty members and whitespace around commas (`"a",, "b"`) are skipped.
+ */
 export function parseEntityTags(field: string): { weak: boolean; tag: string }[] {
   const tags: { weak: boolean; tag: string }[] = [];
-  const pattern = /\s*(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)/y;
+  const pattern = /[ \t,]*(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*(?:,|$)/y;
   pattern.lastIndex = 0;
   while (pattern.lastIndex < field.length) {
     const match = pattern.exec(field);

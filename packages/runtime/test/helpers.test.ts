@@ -10,6 +10,7 @@ import {
   ifRangeAllows,
   matchesEntityTag,
   negotiateEncoding,
+  parseEntityTags,
   parseHttpDate,
   parseRange,
   resolveHtml,
@@ -139,6 +140,19 @@ describe("parseHttpDate", () => {
   });
 });
 
+describe("parseEntityTags", () => {
+  it.each([
+    ['"a", "b"', ["a", "b"]],
+    ['"a",, "b"', ["a", "b"]],
+    [', , "a"', ["a"]],
+    ['"a"\t,\tW/"b" , ', ["a", "W/b"]],
+    ['"a", b, "c"', ["a"]],
+    ["", []],
+  ])("reads %j as %j, skipping empty members and whitespace (RFC 9110 §5.6.1)", (field, tags) => {
+    expect(parseEntityTags(field).map((t) => (t.weak ? `W/${t.tag}` : t.tag))).toEqual(tags);
+  });
+});
+
 describe("evaluatePreconditions", () => {
   const validators = { etag: '"v1"', lastModified: 1704164645 };
   const before = "Mon, 01 Jan 2024 00:00:00 GMT";
@@ -149,6 +163,19 @@ describe("evaluatePreconditions", () => {
     ["If-None-Match with the ETag", { "If-None-Match": '"v1"' }, "not-modified"],
     ["If-None-Match with the weak form of the ETag", { "If-None-Match": 'W/"v1"' }, "not-modified"],
     ["If-None-Match listing the ETag", { "If-None-Match": '"x", "v1"' }, "not-modified"],
+    [
+      "If-None-Match listing the ETag after an empty member",
+      { "If-None-Match": '"x",, "v1"' },
+      "not-modified",
+    ],
+    ["If-None-Match starting with an empty member", { "If-None-Match": ', "v1"' }, "not-modified"],
+    [
+      "If-None-Match with tabs and empty members",
+      { "If-None-Match": '"x"\t,\t, ,"v1"' },
+      "not-modified",
+    ],
+    ["If-None-Match with a trailing comma", { "If-None-Match": '"v1",' }, "not-modified"],
+    ["If-Match listing the ETag after an empty member", { "If-Match": '"x",,"v1"' }, "proceed"],
     ["If-None-Match: *", { "If-None-Match": "*" }, "not-modified"],
     ["If-None-Match with another ETag", { "If-None-Match": '"v0"' }, "proceed"],
     ["If-Modified-Since at Last-Modified", { "If-Modified-Since": same }, "not-modified"],

@@ -280,6 +280,18 @@ describe.each([
       expect(reads).toEqual([]);
     });
 
+    it("returns 304 when If-None-Match lists the ETag after an empty member", async () => {
+      const etag = await etagOf("/");
+      const { response } = await serve(get("/", { "If-None-Match": `"x",, ${etag}` }));
+      expect(response?.status).toBe(304);
+    });
+
+    it("returns 412 unless If-Match lists the ETag, empty members or not", async () => {
+      const etag = await etagOf("/");
+      expect((await serve(get("/", { "If-Match": `, "x" ,,${etag}` }))).response?.status).toBe(200);
+      expect((await serve(get("/", { "If-Match": `"x",, "y"` }))).response?.status).toBe(412);
+    });
+
     it("returns 304 when If-None-Match lists the weak form of the ETag", async () => {
       const etag = await etagOf("/");
       const { response } = await serve(get("/", { "If-None-Match": `W/${etag}` }));
