@@ -122,12 +122,21 @@ export function slice(parts: ReadableStream[], skip: number, length: number): Re
           }
           if (bytes.byteLength > remaining) bytes = bytes.subarray(0, remaining);
           remaining -= bytes.byteLength;
-          await writer.write(bytes);
+          // A write fails only when the client has gone away, which is normal: stop quietly.
+          if (
+            !(await writer.write(bytes).then(
+              () => true,
+              () => false,
+            ))
+          ) {
+            await Promise.all(parts.map((p) => p.cancel().catch(() => {})));
+            return;
+          }
         }
         await reader.cancel().catch(() => {});
       }
       if (remaining > 0) throw new Error(`stored body ended ${remaining} bytes short`);
-      await writer.close();
+      await writer.close().catch(() => {});
     } catch (error) {
       console.error(`[kv-assets] reading a stored body failed: ${String(error)}`);
       await writer.abort(error).catch(() => {});

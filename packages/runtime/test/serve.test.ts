@@ -408,6 +408,23 @@ describe.each([
       expect(reads).toHaveLength(5);
     });
 
+    it.each([
+      ["the whole body", {}],
+      ["a range", { Range: "bytes=10-250" }],
+    ])("logs nothing when the client goes away in the middle of %s", async (_, headers) => {
+      const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+      try {
+        const { response } = await serve(get("/large.bin", headers), {}, chunked);
+        const reader = response!.body!.getReader();
+        await reader.read();
+        await reader.cancel(new Error("Network connection lost."));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(errors).not.toHaveBeenCalled();
+      } finally {
+        errors.mockRestore();
+      }
+    });
+
     it("reads only the parts a range touches, across a part boundary", async () => {
       const { response, reads } = await serve(
         get("/large.bin", { Range: "bytes=60-70" }),
