@@ -35,10 +35,11 @@ describe("benchmarks in smoke mode", () => {
     expect(output).toContain("| kv-assets");
   });
 
-  it("bench:sync prints local, remote and hashing tables", () => {
+  it("bench:sync prints local, remote, hashing and large-file tables", () => {
     const output = runBench("sync");
     expect(output).toContain("wrangler kv bulk put --local");
     expect(output).toContain("Workers Sites requests");
     expect(output).toContain("read + xxh64");
+    expect(output).toMatch(/peak growth at 32 MiB against 8 MiB: \d/);
   });
 });

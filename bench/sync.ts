@@ -1,8 +1,18 @@
 // npm run bench:sync — cold, warm and one-file-changed syncs of generated sites against local KV,
 // beside `wrangler kv bulk put --local` of the same files; requests and bytes against the emulated
-// remote API beside the Workers Sites upload algorithm; peak memory; hashing throughput.
+// remote API beside the Workers Sites upload algorithm; peak memory; hashing throughput; and the
+// memory of syncing one large file at two sizes, which must not grow with the file.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -168,6 +178,35 @@ for (const count of counts) {
   ]);
 }
 
+// One large file at two sizes: what the sync holds must not grow with the file.
+const largeSizes = smoke ? [8, 32] : [100, 400];
+const large: (string | number)[][] = [];
+const largePeaks: number[] = [];
+for (const size of largeSizes) {
+  const root = mkdtempSync(join(tmpdir(), `kv-assets-bench-sync-large-${size}-`));
+  mkdirSync(join(root, "dist"));
+  writeFileSync(
+    join(root, "wrangler.jsonc"),
+    JSON.stringify({
+      name: "bench",
+      compatibility_date: "2026-02-01",
+      kv_namespaces: [{ binding: "ASSETS", id: "large" }],
+    }),
+  );
+  // Bytes that differ from part to part, written without holding the file in memory.
+  const file = join(root, "dist", "video.bin");
+  const block = Buffer.alloc(2 ** 20);
+  const fd = openSync(file, "w");
+  for (let i = 0; i < size; i++) writeSync(fd, block.fill(i % 251));
+  closeSync(fd);
+  const run = await measured(() =>
+    syncAssets({ dir: join(root, "dist"), cwd: root, logger: quiet }),
+  );
+  largePeaks.push(run.peak);
+  large.push([`${size} MiB`, seconds(run.ms), mib(run.peak), ratio(run.peak, size * 2 ** 20)]);
+  rmSync(root, { recursive: true, force: true });
+}
+
 console.log(
   `sync benchmark on ${machine()}${smoke ? " (smoke run)" : ""}; precompression off in every run\n`,
 );
@@ -201,6 +240,11 @@ console.log(
 );
 console.log("\nhashing (xxh64, xxhash-wasm) over the site's files:\n");
 console.log(table(["files", "site size", "read only", "read + xxh64", "cost of hashing"], hashing));
+console.log("\none large file to local KV (stored in 25 MiB parts):\n");
+console.log(table(["file size", "sync s", "peak memory growth", "growth / file size"], large));
+console.log(
+  `\npeak growth at ${largeSizes[1]} MiB against ${largeSizes[0]} MiB: ${ratio(largePeaks[1]!, largePeaks[0]!)} (1× means it does not grow with the file)`,
+);
 
 async function warmUp(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), "kv-assets-bench-sync-warm-"));

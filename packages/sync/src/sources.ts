@@ -1,7 +1,7 @@
 // What a sync publishes: files of a folder, or files given in memory, read when needed.
 import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { decodePath } from "@kv-assets/runtime";
+import { decodePath, KV_VALUE_LIMIT } from "@kv-assets/runtime";
 import { describeError, fail } from "./errors.js";
 import { fileRules, type ScannedFile, type ScanOptions, type SkippedFile } from "./scan.js";
 
@@ -11,12 +11,18 @@ export const SYNC_READ_LIMIT = 256 * 1024;
 /** A file to publish. */
 export interface Source {
   path: string;
-  /** Size when known before reading (files on disk). */
-  size?: number;
+  /** Size in bytes, known before reading. */
+  size: number;
+  /** Reads the whole file; used only for files that fit in memory (see `WHOLE_READ_LIMIT`). */
   read(): Promise<Uint8Array>;
   /** Reads a small file at once; thousands of them go several times faster than with `read`. */
   readSync?(): Uint8Array;
+  /** Reads up to `length` bytes from `offset`; fewer means the file is shorter than that now. */
+  readAt(offset: number, length: number): Promise<Uint8Array>;
 }
+
+/** Files up to this size are read whole; larger ones a block or a stored part at a time. */
+export const WHOLE_READ_LIMIT = KV_VALUE_LIMIT;
 
 /**
  * Files given in memory, URL path to bytes. The rules of a folder's scan apply to them too:
@@ -42,7 +48,12 @@ export function fromMemory(
       continue;
     }
     const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-    sources.push({ path, read: async () => bytes });
+    sources.push({
+      path,
+      size: bytes.byteLength,
+      read: async () => bytes,
+      readAt: async (offset, length) => bytes.subarray(offset, offset + length),
+    });
   }
   return { files: sources, skipped };
 }
@@ -69,6 +80,8 @@ export function fromFolder(scan: { files: ScannedFile[]; skipped: SkippedFile[] 
         return cannotRead(file, error);
       }
     },
+    readAt: (offset, length) =>
+      readRegularAt(file, offset, length).catch((error: unknown) => cannotRead(file, error)),
   }));
   return { files, skipped: scan.skipped };
 }
@@ -82,6 +95,27 @@ async function readRegular(file: ScannedFile): Promise<Uint8Array> {
   try {
     if (!(await handle.stat()).isFile()) throw new Error("it is no longer a regular file");
     return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readRegularAt(
+  file: ScannedFile,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
+  const handle = await open(file.file, READ_FLAGS);
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error("it is no longer a regular file");
+    const buffer = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === length ? buffer : buffer.subarray(0, filled);
   } finally {
     await handle.close();
   }

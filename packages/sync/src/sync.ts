@@ -10,7 +10,7 @@ import {
 } from "@kv-assets/runtime";
 import { contentTypeOf, isCompressible } from "./content-type.js";
 import { fail } from "./errors.js";
-import { hashBytes } from "./hash.js";
+import { createHasher, hashBytes } from "./hash.js";
 import { presentKeys, readHistory, RECENT_UPLOAD_SECONDS } from "./history.js";
 import type { RemoteKvOptions } from "./kv-remote.js";
 import { readJournal } from "./journal.js";
@@ -30,7 +30,13 @@ import { precompress } from "./precompress.js";
 import { targetOpener } from "./open-target.js";
 import { validateSyncOptions } from "./validate-options.js";
 import { describeSkipped, scanDirectory, type ScanOptions, type SkippedFile } from "./scan.js";
-import { fromFolder, fromMemory, SYNC_READ_LIMIT, type Source } from "./sources.js";
+import {
+  fromFolder,
+  fromMemory,
+  SYNC_READ_LIMIT,
+  WHOLE_READ_LIMIT,
+  type Source,
+} from "./sources.js";
 import type { KvEntry, KvTarget } from "./target.js";
 
 /** Where log lines go; Vite's logger and `console` both fit. */
@@ -81,7 +87,7 @@ export interface SyncOptions extends ScanOptions {
   /** Storage to write to, instead of local or remote KV (tests, custom back ends). Not closed by the sync. */
   target?: KvTarget;
   /**
-   * Make br and gzip variants of compressible files.
+   * Make br and gzip variants of compressible files (from `precompressMinSize` up to 25 MiB).
    * @default true
    */
   precompress?: boolean;
@@ -124,7 +130,8 @@ export interface SyncOptions extends ScanOptions {
    */
   shardSize?: number;
   /**
-   * Bytes of new content held in memory before they are written; bounds memory, not the site size.
+   * Bytes of new content queued before they are written. With one 25 MiB value for each of the 8
+   * files in flight, this bounds the sync's memory whatever the size of the site or its files.
    * @default 33554432 (32 MiB)
    */
   batchBytes?: number;
@@ -220,7 +227,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
   try {
     const sources = memory ?? fromFolder(await scanDirectory(options.dir as string, options));
     for (const line of describeSkipped(sources.skipped)) logger.warn(line);
-    const hashed = new Map<Source, { hash: string; size: number }>();
+    const hashed = new Map<Source, Hashed>();
     if (sources.files.length === 0 && !options.allowEmpty) {
       const left =
         sources.skipped.length === 0
@@ -233,27 +240,31 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
         `${options.dir ?? "the files given"} has no file to publish${left}; publishing it would replace the live site with an empty one. Build the site first, or pass allowEmpty (--allow-empty) to do that on purpose`,
       );
     }
+    // A file over the limit is refused from its size, before anything is read.
+    const oversized = sources.files.find((source) => source.size > maxFileSize);
+    if (oversized) {
+      fail(
+        `${oversized.path} is ${oversized.size} bytes, over the ${maxFileSize}-byte limit; exclude it or raise maxFileSize (--max-file-size)`,
+      );
+    }
     const hashOne = async (source: Source, bytes: Uint8Array): Promise<void> => {
       stopIfAborted();
-      if (bytes.byteLength > maxFileSize) {
-        fail(
-          `${source.path} is ${bytes.byteLength} bytes, over the ${maxFileSize}-byte limit; exclude it or raise maxFileSize`,
-        );
-      }
       hashed.set(source, { hash: await hashBytes(bytes), size: bytes.byteLength });
     };
     // Small files are read synchronously (far fewer round trips through the thread pool), with a
-    // pause now and then so local KV keeps starting; large ones asynchronously, a few at a time.
-    const small = sources.files.filter(
-      (f) => f.readSync && (f.size ?? Infinity) <= SYNC_READ_LIMIT,
-    );
+    // pause now and then so local KV keeps starting; larger ones asynchronously, a few at a time,
+    // and those too large to hold in memory a block at a time.
+    const small = sources.files.filter((f) => f.readSync && f.size <= SYNC_READ_LIMIT);
     const smallSet = new Set(small);
     const large = sources.files.filter((f) => !smallSet.has(f));
     for (const [i, source] of small.entries()) {
       await hashOne(source, (source.readSync as () => Uint8Array)());
       if (i % 256 === 255) await new Promise((resolve) => setImmediate(resolve));
     }
-    await eachLimited(large, 8, async (source) => hashOne(source, await source.read()));
+    await eachLimited(large, 8, async (source) => {
+      if (source.size <= WHOLE_READ_LIMIT) return hashOne(source, await source.read());
+      hashed.set(source, await hashInBlocks(source, chunk, stopIfAborted));
+    });
 
     target = await opening;
     const storage = target;
@@ -307,18 +318,23 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
       uploadedBytes += bytes.byteLength;
       confirm([{ key, value: bytes }]);
     };
+    const oneLargeFileAtATime = serially();
+    // Queues one value (a body, or one part of it), writing the queue once it holds batchBytes.
+    const enqueueValue = async (key: string, value: Uint8Array): Promise<void> => {
+      if (present.has(key)) return;
+      present.add(key);
+      queue.push({ key, value, metadata });
+      queued += value.byteLength;
+      contentKeys += 1;
+      uploadedBytes += value.byteLength;
+      if (queued >= batchBytes) await flush();
+    };
     const enqueue = async (key: string, bytes: Uint8Array): Promise<void> => {
       const keys = partKeys(key, bytes.byteLength, chunk);
-      keys.forEach((partKey, i) => {
-        if (present.has(partKey)) return;
-        present.add(partKey);
+      for (const [i, partKey] of keys.entries()) {
         const value = keys.length === 1 ? bytes : bytes.subarray(i * chunk, (i + 1) * chunk);
-        queue.push({ key: partKey, value, metadata });
-        queued += value.byteLength;
-        contentKeys += 1;
-        uploadedBytes += value.byteLength;
-      });
-      if (queued >= batchBytes) await flush();
+        await enqueueValue(partKey, value);
+      }
     };
     const flush = (): Promise<void> => {
       const batch = queue;
@@ -342,7 +358,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
 
     await eachLimited(sources.files, 8, async (source) => {
       stopIfAborted();
-      const { hash, size } = hashed.get(source) as { hash: string; size: number };
+      const { hash, size, parts } = hashed.get(source) as Hashed;
       const contentType = contentTypeOf(source.path);
       const carried = known.get(hash);
       const key = contentKey(prefix, hash);
@@ -351,22 +367,36 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
         inBucket ? presentInBucket.has(k) : allPresent(present, k, length, chunk);
       const write = inBucket ? toBucket : enqueue;
       const isNew = !stored(key, size);
-      const compressible = compress && size >= compressMin && isCompressible(contentType);
+      const compressible =
+        compress && size >= compressMin && size <= WHOLE_READ_LIMIT && isCompressible(contentType);
       const variantsPresent = (carried?.variants ?? []).every((v) =>
         stored(contentKey(prefix, v.hash), v.size),
       );
       const remake = !carried || !variantsPresent;
-      // Read the file again only when something of it must be written.
+      const changed = (): never =>
+        fail(`${source.path} changed while it was being synced; run the sync again`);
+      // Read the file again only when something of it must be written: whole when it fits in
+      // memory, otherwise one stored part at a time, each checked against its hash from the
+      // first read, so no part is written with bytes other than those the hash was taken over.
       let bytes: Uint8Array | undefined;
-      if (isNew || (remake && compressible)) {
-        bytes = await source.read();
-        if ((await hashBytes(bytes)) !== hash) {
-          fail(`${source.path} changed while it was being synced; run the sync again`);
-        }
-      }
-      if (isNew) {
+      if (parts && isNew && !inBucket) {
         newFiles += 1;
-        await write(key, bytes as Uint8Array);
+        // One such file at a time, so memory holds one of their parts, however many there are.
+        await oneLargeFileAtATime(async () => {
+          for (const [i, partKey] of partKeys(key, size, chunk).entries()) {
+            stopIfAborted();
+            const part = await source.readAt(i * chunk, Math.min(chunk, size - i * chunk));
+            if ((await hashBytes(part)) !== parts[i]) changed();
+            await enqueueValue(partKey, part);
+          }
+        });
+      } else if (isNew || (remake && compressible)) {
+        bytes = await source.read();
+        if ((await hashBytes(bytes)) !== hash) changed();
+        if (isNew) {
+          newFiles += 1;
+          await write(key, bytes);
+        }
       }
 
       let variants = carried?.variants ?? [];
@@ -509,6 +539,60 @@ function summary(
   );
   return stats;
 }
+
+/** A file's hash and size, and for one too large to read whole, the hash of each stored part. */
+interface Hashed {
+  hash: string;
+  size: number;
+  parts?: string[];
+}
+
+// Hashes a file a block at a time, and each `chunk`-sized part of it on the way, so memory holds
+// one block whatever the file's size.
+async function hashInBlocks(
+  source: Source,
+  chunk: number,
+  stopIfAborted: () => void,
+): Promise<Hashed> {
+  const whole = await createHasher();
+  const parts: string[] = [];
+  let part = await createHasher();
+  let inPart = 0;
+  for (let offset = 0; offset < source.size; offset += HASH_BLOCK) {
+    stopIfAborted();
+    const length = Math.min(HASH_BLOCK, source.size - offset);
+    let block = await source.readAt(offset, length);
+    if (block.byteLength !== length)
+      fail(`${source.path} changed while it was being synced; run the sync again`);
+    whole.update(block);
+    while (block.byteLength > 0) {
+      const take = Math.min(block.byteLength, chunk - inPart);
+      part.update(block.subarray(0, take));
+      inPart += take;
+      block = block.subarray(take);
+      if (inPart === chunk) {
+        parts.push(part.digest());
+        part = await createHasher();
+        inPart = 0;
+      }
+    }
+  }
+  if (inPart > 0) parts.push(part.digest());
+  return { hash: whole.digest(), size: source.size, parts };
+}
+
+/** Runs the tasks it is given one after the other, whoever calls it. */
+function serially(): (task: () => Promise<void>) => Promise<void> {
+  let last = Promise.resolve();
+  return (task) => {
+    const run = last.then(task);
+    last = run.catch(() => {});
+    return run;
+  };
+}
+
+/** Bytes read at a time when hashing a file too large to read whole. */
+const HASH_BLOCK = 1024 * 1024;
 
 function allPresent(present: Set<string>, key: string, size: number, chunk: number): boolean {
   return partKeys(key, size, chunk).every((k) => present.has(k));
