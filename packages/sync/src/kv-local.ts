@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { describeError, fail } from "./errors.js";
 import { lockLocalState } from "./local-lock.js";
-import { loadWrangler, parkSignalListeners } from "./signals.js";
+import { loadWrangler } from "./signals.js";
 import { eachLimited } from "./limit.js";
 import type { KvBinding } from "./wrangler-config.js";
 import type { KvEntry, KvTarget, ListedKey } from "./target.js";
@@ -62,8 +62,6 @@ export async function openLocalKv(
     await proxy.dispose();
     await release();
   };
-  // Miniflare has just added listeners that end the process on SIGINT and SIGTERM.
-  parkSignalListeners();
   const kv = proxy.env[binding.binding] as LocalNamespace | undefined;
   if (!kv) {
     await dispose();

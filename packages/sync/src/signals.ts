@@ -4,7 +4,7 @@
 // adds listeners that call `process.exit()` with code 0 (they stop `pages dev` builders, which a
 // sync never starts), and Miniflare, once started, adds listeners that exit at once. The first
 // are removed for good when wrangler is loaded (`loadWrangler`); the second are set aside while a
-// run is interruptible and put back when it ends.
+// run is interruptible, as soon as they are added, and put back when it ends.
 
 type Signal = "SIGINT" | "SIGTERM";
 type Listener = (...args: unknown[]) => void;
@@ -40,34 +40,34 @@ export function interruptible(): Interruptible {
     process.exit(signalExitCode(name));
   };
   const listeners = new Map<Signal, Listener>(SIGNALS.map((name) => [name, () => onSignal(name)]));
-  const run = {
-    park(): void {
-      for (const name of SIGNALS) {
-        for (const listener of process.listeners(name) as Listener[]) {
-          if (listener === listeners.get(name)) continue;
-          process.removeListener(name, listener);
-          parked.set(name, [...(parked.get(name) ?? []), listener]);
-        }
+  const park = (): void => {
+    for (const name of SIGNALS) {
+      for (const listener of process.listeners(name) as Listener[]) {
+        if (listener === listeners.get(name)) continue;
+        process.removeListener(name, listener);
+        parked.set(name, [...(parked.get(name) ?? []), listener]);
       }
-    },
+    }
+  };
+  // A listener is added right after this event; a signal is handled only from the event loop, so
+  // one set aside in a microtask never runs before this run's own.
+  const onNewListener = (event: string | symbol): void => {
+    if (SIGNALS.includes(event as Signal)) queueMicrotask(park);
   };
   function end(): void {
-    runs.delete(run);
+    process.removeListener("newListener", onNewListener);
     for (const name of SIGNALS) {
       process.removeListener(name, listeners.get(name) as Listener);
-      for (const listener of parked.get(name) ?? []) process.on(name, listener);
+      for (const listener of parked.get(name) ?? []) {
+        if (!unwanted.has(listener)) process.on(name, listener);
+      }
     }
     parked.clear();
   }
   for (const name of SIGNALS) process.on(name, listeners.get(name) as Listener);
-  runs.add(run);
-  run.park();
+  park();
+  process.on("newListener", onNewListener);
   return { signal: controller.signal, end };
-}
-
-/** Sets aside signal listeners added since a run began (Miniflare's, once it has started). */
-export function parkSignalListeners(): void {
-  for (const run of runs) run.park();
 }
 
 /**
@@ -75,14 +75,21 @@ export function parkSignalListeners(): void {
  * process that imported wrangler would report an interrupted run as a success.
  */
 export async function loadWrangler(): Promise<typeof import("wrangler")> {
-  const before = new Map(SIGNALS.map((name) => [name, new Set(process.listeners(name))]));
-  const wrangler = await import("wrangler");
-  for (const name of SIGNALS) {
-    for (const listener of process.listeners(name)) {
-      if (!before.get(name)?.has(listener)) process.removeListener(name, listener);
+  const record = (event: string | symbol, listener: Listener): void => {
+    if (SIGNALS.includes(event as Signal)) unwanted.add(listener);
+  };
+  process.on("newListener", record);
+  try {
+    return await import("wrangler");
+  } finally {
+    process.removeListener("newListener", record);
+    for (const name of SIGNALS) {
+      for (const listener of process.listeners(name) as Listener[]) {
+        if (unwanted.has(listener)) process.removeListener(name, listener);
+      }
     }
   }
-  return wrangler;
 }
 
-const runs = new Set<{ park(): void }>();
+// Listeners wrangler's import added: never put back by a run that set them aside.
+const unwanted = new WeakSet<Listener>();
