@@ -129,3 +129,18 @@ async function expectIntact(target: MemoryTarget, s: Site): Promise<void> {
   const own = [...target.store.keys()].filter((key) => isContentKey(s.key, key));
   expect(own.sort()).toEqual([...named].sort());
 }
+
+describe("the longest key of a site", () => {
+  it("fits KV's 512 bytes at the longest prefix accepted, and one byte more is refused", async () => {
+    const longest = `${"p".repeat(475)}/`;
+    const target = memoryTarget({ remote: true });
+    await syncAssets({ target, prefix: longest, files: { "/a.txt": "a" }, logger: memoryLogger() });
+    const lock = await takeLock(target, longest, "prune");
+    const keys = [...target.store.keys()];
+    await releaseLock(target, lock);
+    expect(Math.max(...keys.map((k) => Buffer.byteLength(k)))).toBe(512);
+    expect(() => resolvePrefix(`p${longest}`, undefined)).toThrow(
+      /prefix is 477 bytes, so keys would reach 513 bytes; KV keys are limited to 512 bytes, so keep the prefix \(with project\/<id>\/\) to 476 bytes/,
+    );
+  });
+});
