@@ -6,7 +6,8 @@ import { KvAssetsError, describeError, fail } from "./errors.js";
 import { terminalProgress } from "./progress.js";
 import { pruneAssets } from "./prune.js";
 import { interruptible, signalExitCode, type Interruptible } from "./signals.js";
-import { syncAssets, type SyncOptions } from "./sync.js";
+import type { SyncOptions } from "./options.js";
+import { syncAssets } from "./sync.js";
 import { unlockAssets } from "./unlock.js";
 
 const HELP = `kv-assets: serve a site's files from Workers KV

@@ -1,9 +1,60 @@
 // What a sync may rely on: the manifest history, and the keys storage is known to hold.
 import { historyFolder, historyTime, isContentKey, type AssetManifest } from "@kv-assets/runtime";
-import { describeError } from "./errors.js";
-import { parseManifest } from "./manifest.js";
-import type { SyncLogger } from "./sync.js";
+import { describeError, fail } from "./errors.js";
+import { readJournal } from "./journal.js";
+import {
+  bucketKeys,
+  filesByHash,
+  manifestKeys,
+  parseManifest,
+  type SyncedFile,
+} from "./manifest.js";
+import type { SyncLogger, SyncSettings } from "./options.js";
 import type { KvTarget } from "./target.js";
+
+/** What a sync may rely on storage to hold, read once its lock is taken. */
+export interface Trusted {
+  /** The newest `keep` manifests, newest first. */
+  history: AssetManifest[];
+  /** Last-Modified and variants of the newest manifest's files, by content hash. */
+  known: Map<string, { lastModified: number; variants: SyncedFile["variants"] }>;
+  /** KV keys known to be stored. */
+  present: Set<string>;
+  /** The R2 bucket, when the sync puts large files there, and the keys known to be in it. */
+  bucket: { target: KvTarget; present: Set<string> } | undefined;
+  /** Journal records of earlier syncs, which this one's manifest makes spent. */
+  journalRecords: string[];
+}
+
+/** Reads what `target` holds for the site: history, keys present, and (remotely) the journal. */
+export async function readTrusted(
+  target: KvTarget,
+  settings: Pick<SyncSettings, "prefix" | "keep" | "logger" | "r2">,
+): Promise<Trusted> {
+  const { prefix } = settings;
+  const history = await readHistory(target, prefix, settings.keep, settings.logger);
+  const present = await presentKeys(target, prefix, history, manifestKeys);
+  // Remotely, keys a sync that was interrupted had confirmed are in the journal; trust them too.
+  const journal = target.remote
+    ? await readJournal(target, prefix, RECENT_UPLOAD_SECONDS * 1000)
+    : { keys: new Set<string>(), records: [] };
+  for (const key of journal.keys) present.add(key);
+  let bucket: Trusted["bucket"];
+  if (settings.r2) {
+    if (!target.bucket) fail(`the target ${target.description} has no R2 bucket for the r2 option`);
+    bucket = {
+      target: target.bucket,
+      present: await presentKeys(target.bucket, prefix, history, bucketKeys),
+    };
+  }
+  return {
+    history,
+    known: filesByHash(history[0]),
+    present,
+    bucket,
+    journalRecords: journal.records,
+  };
+}
 
 /** Keys uploaded less than this long ago count as present even when no manifest references them yet. */
 export const RECENT_UPLOAD_SECONDS = 30 * 60;

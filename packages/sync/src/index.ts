@@ -2,7 +2,7 @@
 export { syncAssets } from "./sync.js";
 export { openTarget } from "./open-target.js";
 export { readHistory } from "./history.js";
-export type { SyncOptions, SyncResult, SyncLogger } from "./sync.js";
+export type { SyncOptions, SyncResult, SyncLogger } from "./options.js";
 export { pruneAssets } from "./prune.js";
 export type { PruneOptions, PruneResult } from "./prune.js";
 export { unlockAssets } from "./unlock.js";

@@ -2,7 +2,7 @@
 import { fail } from "./errors.js";
 import { openLocalKv } from "./kv-local.js";
 import { openRemoteKv } from "./kv-remote.js";
-import type { SyncOptions } from "./sync.js";
+import type { SyncOptions } from "./options.js";
 import type { KvTarget } from "./target.js";
 import { readKvBinding } from "./wrangler-config.js";
 

@@ -1,5 +1,5 @@
 // A one-line progress display for long syncs, shown only on a terminal.
-import type { SyncOptions } from "./sync.js";
+import type { SyncOptions } from "./options.js";
 
 /** Minimum file count before a progress line is worth showing. */
 const MIN_FILES = 200;

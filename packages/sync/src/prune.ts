@@ -22,7 +22,7 @@ import {
 } from "./locks.js";
 import { bucketKeys, manifestKeys, parseManifestRecord, resolvePrefix } from "./manifest.js";
 import { openTarget } from "./open-target.js";
-import type { SyncLogger, SyncOptions } from "./sync.js";
+import type { SyncLogger, SyncOptions } from "./options.js";
 import { validateSyncOptions } from "./validate-options.js";
 import type { KvTarget } from "./target.js";
 

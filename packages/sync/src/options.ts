@@ -1,0 +1,193 @@
+// The options of a sync, what it returns, and the settings it runs with once defaults are resolved.
+import { KV_VALUE_LIMIT, type AssetManifest } from "@kv-assets/runtime";
+import { fail } from "./errors.js";
+import type { RemoteKvOptions } from "./kv-remote.js";
+import { resolvePrefix, viteFingerprint } from "./manifest.js";
+import type { ScanOptions, SkippedFile } from "./scan.js";
+import type { KvTarget } from "./target.js";
+import { validateSyncOptions } from "./validate-options.js";
+
+/** Where log lines go; Vite's logger and `console` both fit. */
+export interface SyncLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** Options of {@link syncAssets}. */
+export interface SyncOptions extends ScanOptions {
+  /** Folder to publish (a build's output). Either this or `files`. */
+  dir?: string;
+  /** Files to publish from memory, URL path to bytes (for platforms that receive uploads). Either this or `dir`. */
+  files?: Record<string, Uint8Array | string>;
+  /**
+   * Prefix of every key this sync writes, to share a namespace between sites.
+   * @default ""
+   */
+  prefix?: string;
+  /** Project id of a multi-tenant platform: keys go under `project/{id}/` (after `prefix`). */
+  project?: string;
+  /**
+   * KV binding name in the wrangler configuration.
+   * @default "ASSETS"
+   */
+  binding?: string;
+  /** Path of the wrangler configuration. Found in `cwd` when not given. */
+  config?: string;
+  /** Wrangler environment whose bindings to use. */
+  environment?: string;
+  /**
+   * Folder the wrangler config is looked up in and relative paths start from.
+   * @default process.cwd()
+   */
+  cwd?: string;
+  /**
+   * Write to the real namespace through the Cloudflare API instead of local state.
+   * @default process.env.KV_ASSETS_REMOTE === "1"
+   */
+  remote?: boolean;
+  /** Options for remote sync; `apiToken` and `accountId` default to CLOUDFLARE_API_TOKEN / CLOUDFLARE_ACCOUNT_ID. */
+  remoteOptions?: Partial<RemoteKvOptions>;
+  /**
+   * Folder of wrangler's local state.
+   * @default "<config folder>/.wrangler/state/v3"
+   */
+  persistTo?: string;
+  /** Storage to write to, instead of local or remote KV (tests, custom back ends). Not closed by the sync. */
+  target?: KvTarget;
+  /**
+   * Make br and gzip variants of compressible files (from `precompressMinSize` up to 25 MiB).
+   * @default true
+   */
+  precompress?: boolean;
+  /**
+   * Smallest file, in bytes, worth precompressing.
+   * @default 1024
+   */
+  precompressMinSize?: number;
+  /**
+   * Which paths are fingerprinted (content hash in the name), served with a year of immutable caching.
+   * @default Vite's `assets/name-HASH.ext`
+   */
+  immutable?: (path: string) => boolean;
+  /**
+   * Largest value per key; bigger bodies are stored in parts.
+   * @default 26214400 (KV's 25 MiB limit)
+   */
+  chunkSize?: number;
+  /**
+   * Largest file accepted, in bytes.
+   * @default 1073741824 (1 GiB)
+   */
+  maxFileSize?: number;
+  /**
+   * How many recent manifests count as still deployed: their keys are trusted to exist.
+   * @default 3
+   */
+  keep?: number;
+  /**
+   * Put files of at least `minSize` bytes (default 1 MiB), with their variants, whole in the R2
+   * bucket bound as `binding`, and the rest in KV. Serve them with `bucket: r2Storage(env.BUCKET)`.
+   * Local state only: a remote sync with this option is refused.
+   * @default undefined
+   */
+  r2?: { binding: string; minSize?: number };
+  /**
+   * Sites with more files than this also publish their manifest in shards of about this many
+   * files, so a Worker that loads it from KV (`loadManifest`) reads only the shards it needs.
+   * @default 1000
+   */
+  shardSize?: number;
+  /**
+   * Bytes of new content queued before they are written. With one 25 MiB value for each of the 8
+   * files in flight, this bounds the sync's memory whatever the size of the site or its files.
+   * @default 33554432 (32 MiB)
+   */
+  batchBytes?: number;
+  /** Where summary and warnings go. @default console */
+  logger?: SyncLogger;
+  /**
+   * Publish even when there is no file to publish, replacing the live site with an empty one.
+   * Without it an empty folder (or one holding only files that are left out) is refused.
+   * @default false
+   */
+  allowEmpty?: boolean;
+  /**
+   * Stops the sync when aborted: nothing is published unless publishing had begun (then it
+   * finishes), the lock is released, and the sync rejects saying what was written.
+   */
+  signal?: AbortSignal;
+  /** Called as files are processed and uploaded. */
+  onProgress?: (progress: { done: number; total: number; uploadedBytes: number }) => void;
+}
+
+/** What a sync did. */
+export interface SyncResult {
+  manifest: AssetManifest;
+  stats: {
+    /** Files published. */
+    files: number;
+    /** Files whose content storage did not have yet. */
+    newFiles: number;
+    /** Keys written, manifest records included. */
+    uploadedKeys: number;
+    /** Bytes of content written. */
+    uploadedBytes: number;
+    /** Files left out and why. */
+    skipped: SkippedFile[];
+    /** Where it went. */
+    target: string;
+    durationMs: number;
+  };
+}
+
+/** What a sync runs with: every option checked, with its default resolved once. */
+export interface SyncSettings {
+  prefix: string;
+  chunk: number;
+  precompress: boolean;
+  precompressMinSize: number;
+  immutable: (path: string) => boolean;
+  maxFileSize: number;
+  keep: number;
+  batchBytes: number;
+  shardSize: number;
+  /** The R2 bucket's binding and the size from which files go there, when asked for. */
+  r2: { binding: string; minSize: number } | undefined;
+  allowEmpty: boolean;
+  logger: SyncLogger;
+  onProgress: NonNullable<SyncOptions["onProgress"]>;
+  signal: AbortSignal | undefined;
+  /** When the sync started (ms): names its history record and journal. */
+  started: number;
+}
+
+/** Checks `options` and resolves every default, or throws naming the first problem. */
+export function resolveSyncOptions(options: SyncOptions): SyncSettings {
+  validateSyncOptions(options as Record<string, unknown>);
+  const chunk = options.chunkSize ?? KV_VALUE_LIMIT;
+  const maxFileSize = options.maxFileSize ?? 1024 * 1024 * 1024;
+  const prefix = resolvePrefix(
+    options.prefix ?? "",
+    options.project,
+    Math.ceil(maxFileSize / chunk),
+  );
+  if ((options.dir === undefined) === (options.files === undefined))
+    fail("pass either dir (a folder) or files (in memory) to sync");
+  return {
+    prefix,
+    chunk,
+    precompress: options.precompress ?? true,
+    precompressMinSize: options.precompressMinSize ?? 1024,
+    immutable: options.immutable ?? viteFingerprint(),
+    maxFileSize,
+    keep: options.keep ?? 3,
+    batchBytes: options.batchBytes ?? 32 * 1024 * 1024,
+    shardSize: options.shardSize ?? 1000,
+    r2: options.r2 && { binding: options.r2.binding, minSize: options.r2.minSize ?? 1024 * 1024 },
+    allowEmpty: options.allowEmpty ?? false,
+    logger: options.logger ?? console,
+    onProgress: options.onProgress ?? (() => {}),
+    signal: options.signal,
+    started: Date.now(),
+  };
+}
