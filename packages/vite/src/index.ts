@@ -1,3 +1,4 @@
 // Public API of @kv-assets/vite.
-export { kvAssets, emptyManifest, WORKER_ENVIRONMENT } from "./plugin.js";
-export type { KvAssetsOptions } from "./plugin.js";
+export { kvAssets } from "./plugin.js";
+export type { KvAssetsOptions } from "./options.js";
+export { emptyManifest, WORKER_ENVIRONMENT } from "./state.js";

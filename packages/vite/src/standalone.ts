@@ -1,0 +1,110 @@
+// Without @cloudflare/vite-plugin: sync the client once it is written, then build the Worker
+// (the `worker` option) with the manifest compiled in.
+import { resolve } from "node:path";
+import { manifestText, packManifest } from "@kv-assets/runtime";
+import type { Plugin, ViteBuilder } from "vite";
+import {
+  MANIFEST_FILE,
+  publish,
+  WORKER_ENVIRONMENT,
+  withCloudflare,
+  type BuildState,
+} from "./state.js";
+
+/** Syncs the client in its `writeBundle`, when @cloudflare/vite-plugin does not build the app. */
+export function clientSync(state: BuildState): Plugin {
+  return {
+    // Vite names this plugin before the message of an error it throws: "[kv-assets] ...".
+    name: "kv-assets",
+    sharedDuringBuild: true,
+    apply: (config, env) => env.command === "build" && !withCloudflare(config.plugins),
+
+    configResolved(config) {
+      if (!state.options.worker) {
+        config.logger.warn(
+          '[kv-assets] no worker entry: pass kvAssets({ worker: "src/worker.ts" }) or add @cloudflare/vite-plugin; only the client is synced',
+        );
+      }
+    },
+
+    writeBundle(outputOptions, bundle) {
+      if (this.environment.name !== "client") return undefined;
+      for (const fileName of Object.keys(bundle)) state.bundled.add(`/${fileName}`);
+      const { config } = state;
+      return publish(state, outputOptions.dir ?? resolve(config.root, config.build.outDir), true);
+    },
+  };
+}
+
+/** Adds the Worker environment and builds it after the client, with the manifest beside it. */
+export function workerBuild(state: BuildState): Plugin {
+  const { options } = state;
+  const worker = options.worker as string;
+  return {
+    name: "kv-assets:worker",
+    sharedDuringBuild: true,
+    apply: (config) => options.worker !== undefined && !withCloudflare(config.plugins),
+
+    config(userConfig) {
+      return {
+        builder: {},
+        build: { outDir: userConfig.build?.outDir ?? "dist/client" },
+        environments: {
+          [WORKER_ENVIRONMENT]: {
+            consumer: "server",
+            keepProcessEnv: false,
+            resolve: {
+              conditions: ["workerd", "worker", "module", "browser"],
+              externalConditions: ["workerd", "worker"],
+              noExternal: true,
+            },
+            build: {
+              outDir: options.workerOutDir ?? "dist/worker",
+              emptyOutDir: true,
+              copyPublicDir: false,
+              ssr: true,
+              target: "es2022",
+              minify: false,
+              rollupOptions: {
+                input: { index: worker },
+                external: [/^cloudflare:/],
+                output: { format: "es", entryFileNames: "index.js", inlineDynamicImports: true },
+              },
+            },
+          },
+        },
+      };
+    },
+
+    configEnvironment(name, environment) {
+      if (name !== WORKER_ENVIRONMENT) return;
+      // Top-level build options are merged into every environment; a multi-page site's html inputs
+      // must not become Worker entries, so the Worker's input replaces whatever was merged in.
+      environment.build ??= {};
+      environment.build.rollupOptions ??= {};
+      environment.build.rollupOptions.input = { index: worker };
+    },
+
+    generateBundle() {
+      if (this.environment.name !== WORKER_ENVIRONMENT) return;
+      if (!state.manifest) {
+        this.error("the Worker was built before the client was synced; run vite build");
+      }
+      this.emitFile({
+        type: "asset",
+        fileName: MANIFEST_FILE,
+        source: manifestText(packManifest(state.manifest)),
+      });
+    },
+
+    buildApp: {
+      order: "post",
+      async handler(builder: ViteBuilder) {
+        const client = builder.environments.client;
+        if (client && !client.isBuilt) await builder.build(client);
+        const built = builder.environments[WORKER_ENVIRONMENT];
+        if (built && !built.isBuilt) await builder.build(built);
+      },
+    },
+  };
+}
