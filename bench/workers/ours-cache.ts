@@ -7,14 +7,13 @@ interface Env {
   MANIFEST: PackedManifest;
 }
 
+let handler: ReturnType<typeof createAssetHandler> | undefined;
+
 export default {
   async fetch(request, env, ctx) {
     const reads = readsEndpoint(request);
     if (reads) return reads;
-    const handler = createAssetHandler(env.MANIFEST, counted(env.ASSETS), {
-      edgeCache: true,
-      waitUntil: (p) => ctx.waitUntil(p),
-    });
-    return (await handler(request)) ?? new Response("Not found", { status: 404 });
+    handler ??= createAssetHandler(env.MANIFEST, counted(env.ASSETS), { edgeCache: true });
+    return (await handler(request, ctx)) ?? new Response("Not found", { status: 404 });
   },
 } satisfies ExportedHandler<Env>;

@@ -1,13 +1,22 @@
 // The playground's Worker: an API route, and every other request served from KV.
-import { serveAsset } from "@kv-assets/runtime";
+import { createAssetHandler } from "@kv-assets/runtime";
+import { env } from "cloudflare:workers";
 import manifest from "virtual:kv-manifest";
 
-interface Env {
-  ASSETS: KVNamespace;
+declare global {
+  namespace Cloudflare {
+    // What `wrangler types` generates for this Worker's bindings.
+    interface Env {
+      ASSETS: KVNamespace;
+    }
+  }
 }
 
+// Made once per isolate, at module scope: the manifest's lookups and prepared responses live in it.
+const assets = createAssetHandler(manifest, env.ASSETS, { notFoundHandling: "404-page" });
+
 export default {
-  async fetch(request, env, ctx): Promise<Response> {
+  async fetch(request, _env, ctx): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/api/hello") {
       return Response.json({
@@ -15,10 +24,6 @@ export default {
         files: manifest.count,
       });
     }
-    const response = await serveAsset(request, manifest, env.ASSETS, {
-      notFoundHandling: "404-page",
-      waitUntil: (promise) => ctx.waitUntil(promise),
-    });
-    return response ?? new Response("Not found", { status: 404 });
+    return (await assets(request, ctx)) ?? new Response("Not found", { status: 404 });
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<Cloudflare.Env>;

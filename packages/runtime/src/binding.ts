@@ -19,10 +19,10 @@ export interface AssetBindingOptions<Env> {
    */
   storage?: (env: Env) => AssetStorage & ManifestStorage;
   /**
-   * How files are served; `waitUntil` is the entrypoint's own.
+   * How files are served; the entrypoint passes its own `ctx` with each request.
    * @default {}
    */
-  serve?: Omit<ServeAssetOptions, "waitUntil">;
+  serve?: ServeAssetOptions;
   /**
    * How manifests are loaded and cached; the project comes from `ctx.props`.
    * @default {}
@@ -64,11 +64,10 @@ export function createAssetBinding<Env = { ASSETS: KVNamespace }>(
       const project = (this.ctx.props as Partial<AssetBindingProps> | undefined)?.project;
       const manifest = await loadManifest(storage, { ...manifestOptions, project });
       if (!manifest) return notFound();
-      const handler = createAssetHandler(manifest, storage, {
-        ...serveOptions,
-        waitUntil: (promise) => this.ctx.waitUntil(promise),
-      });
-      return (await handler(request)) ?? notFound();
+      // One per request: the manifest and storage are the request's own (a manifest keeps what
+      // it has read across handlers).
+      const handler = createAssetHandler(manifest, storage, serveOptions);
+      return (await handler(request, this.ctx)) ?? notFound();
     }
   };
 }

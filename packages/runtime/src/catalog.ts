@@ -1,5 +1,6 @@
 // How a handler looks files up: in a whole manifest, or in a sharded one whose shards are read on demand.
 
+import { boundedMap, type BoundedMap } from "./bounded.js";
 import { findPacked } from "./packed.js";
 import {
   shardOf,
@@ -8,6 +9,7 @@ import {
   type ManifestEntry,
   type ManifestSource,
 } from "./manifest.js";
+import type { Representation } from "./respond.js";
 
 /**
  * File lookups for one handler. Lookups are synchronous so path resolution stays simple; for a
@@ -23,6 +25,11 @@ export interface Catalog {
   get(path: string): Asset;
   /** Reads shards named in `missing`. */
   load(missing: Set<number>): Promise<void>;
+  /**
+   * The representations of files answered so far, by status, encoding, Cache-Control and path,
+   * the same object for the same answer so its response headers are built once (see respond).
+   */
+  representations: BoundedMap<string, Representation>;
 }
 
 /**
@@ -32,7 +39,7 @@ export interface Catalog {
 export function catalogOf(manifest: ManifestSource): Catalog {
   let catalog = catalogs.get(manifest);
   if (catalog === undefined) {
-    catalog = makeCatalog(manifest);
+    catalog = { ...makeCatalog(manifest), representations: boundedMap(REPRESENTATIONS_KEPT) };
     catalogs.set(manifest, catalog);
   }
   return catalog;
@@ -47,16 +54,18 @@ const catalogs = new WeakMap<ManifestSource, Catalog>();
 const LOOKUPS_KEPT = 4096;
 const LOOKUP_PATH_KEPT = 512;
 
-function makeCatalog(manifest: ManifestSource): Catalog {
+/** Representations kept per catalog. */
+const REPRESENTATIONS_KEPT = 1000;
+
+function makeCatalog(manifest: ManifestSource): Omit<Catalog, "representations"> {
   if ("packed" in manifest) {
     // A lookup is a binary search: the files of recent paths (and the paths not found) are kept.
-    const found = new Map<string, Asset | undefined>();
+    const found = boundedMap<string, Asset | undefined>(LOOKUPS_KEPT);
     const find = (path: string): Asset | undefined => {
       if (found.has(path)) return found.get(path);
       const entry = findPacked(manifest.packed, path);
       const asset = entry && toAsset(manifest, path, entry);
       if (path.length > LOOKUP_PATH_KEPT) return asset;
-      if (found.size >= LOOKUPS_KEPT) found.clear();
       found.set(path, asset);
       return asset;
     };

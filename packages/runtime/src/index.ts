@@ -1,6 +1,6 @@
 // Public API of @kv-assets/runtime.
 export { serveAsset, createAssetHandler, defaultCacheControl, isNavigation } from "./serve.js";
-export type { ServeAssetOptions, NotFoundHandling, AssetHandler } from "./serve.js";
+export type { ServeAssetOptions, NotFoundHandling, AssetHandler, RequestContext } from "./serve.js";
 export {
   getAsset,
   hasAsset,

@@ -1,5 +1,6 @@
 // loadManifest: reads a published manifest from KV at request time, for platforms serving many projects.
 
+import { boundedMap, type BoundedMap } from "./bounded.js";
 import { contentKey, isProjectId, pointerKey, projectPrefix } from "./keys.js";
 import {
   validateManifestRecord,
@@ -83,9 +84,7 @@ export async function loadManifest(
       return entry.value;
     },
   );
-  cache.delete(prefix);
   cache.set(prefix, entry);
-  if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string);
   return entry.loading;
 }
 
@@ -107,11 +106,11 @@ interface CacheEntry {
   value?: ManifestSource | null;
 }
 
-const caches = new WeakMap<object, Map<string, CacheEntry>>();
+const caches = new WeakMap<object, BoundedMap<string, CacheEntry>>();
 
-function cacheFor(storage: object): Map<string, CacheEntry> {
+function cacheFor(storage: object): BoundedMap<string, CacheEntry> {
   let cache = caches.get(storage);
-  if (!cache) caches.set(storage, (cache = new Map()));
+  if (!cache) caches.set(storage, (cache = boundedMap(MAX_CACHED)));
   return cache;
 }
 

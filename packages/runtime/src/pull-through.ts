@@ -5,7 +5,7 @@ import { KV_VALUE_LIMIT } from "./manifest.js";
 import { decodePath, encodePath } from "./path.js";
 import { respond, type Representation } from "./respond.js";
 import { slice, withLength } from "./storage.js";
-import type { AssetHandler } from "./serve.js";
+import type { AssetHandler, RequestContext } from "./serve.js";
 
 /** The KV calls a pull-through handler makes; a `KVNamespace` fits as it is. */
 export interface PullThroughStorage {
@@ -29,8 +29,6 @@ export interface PullThroughOptions {
   origin: string;
   /** Where copies are kept. */
   kv: PullThroughStorage;
-  /** Lets the copy be written after the response: pass `ctx.waitUntil`. */
-  waitUntil: (promise: Promise<unknown>) => void;
   /**
    * Prefix of the keys copies are stored under.
    * @default "origin/"
@@ -71,12 +69,13 @@ export interface PullThroughOptions {
  * that may be shared (no `Set-Cookie`, no `private`/`no-store`/`no-cache`, no `Vary` beyond
  * Accept-Encoding) and that fit `maxSize` are kept. Copies answer conditional and range requests
  * like built assets. Resolves `null` for other methods and for paths that could name a different
- * file than asked (`..`, encoded slashes), so the app can route them.
+ * file than asked (`..`, encoded slashes), so the app can route them. Create it once, at module
+ * scope, and call it as `pull(request, ctx)`: copies are written through `ctx.waitUntil`, so a
+ * request without `ctx` is answered from the origin and not kept.
  */
 export function createPullThrough(options: PullThroughOptions): AssetHandler {
   const base = parseOrigin(options.origin);
   const kv = options.kv;
-  const waitUntil = options.waitUntil;
   const prefix = options.prefix ?? "origin/";
   const expirationTtl = options.expirationTtl ?? 86400;
   const maxSize = options.maxSize ?? KV_VALUE_LIMIT;
@@ -90,7 +89,11 @@ export function createPullThrough(options: PullThroughOptions): AssetHandler {
   if (!(maxSize >= 0 && maxSize <= KV_VALUE_LIMIT))
     fail(`maxSize must be between 0 and ${KV_VALUE_LIMIT} bytes (got ${maxSize})`);
 
-  return async function pullThrough(request) {
+  // Origin fetches in progress, by key, so concurrent misses share one.
+  const inflight = new Map<string, Promise<Copy | null>>();
+  let toldNoContext = false;
+
+  return async function pullThrough(request, ctx) {
     if (request.method !== "GET" && request.method !== "HEAD") return null;
     const path = decodePath(new URL(request.url).pathname);
     if (path === null) return null;
@@ -106,17 +109,40 @@ export function createPullThrough(options: PullThroughOptions): AssetHandler {
       // KV trouble must not take the site down while the origin can still answer.
       console.error(`[kv-assets] reading the copy of ${target.href} failed: ${String(error)}`);
     }
-    return miss(request, target, key);
+    if (!ctx) {
+      if (!toldNoContext) {
+        toldNoContext = true;
+        console.error(
+          "[kv-assets] pull-through needs each request's ctx to keep copies: call pull(request, ctx); answering from the origin until then",
+        );
+      }
+      return fromOrigin(target);
+    }
+    return miss(request, target, key, ctx);
   };
 
-  async function miss(request: Request, target: URL, key: string): Promise<Response> {
+  // The origin's answer, passed through and not kept.
+  async function fromOrigin(target: URL): Promise<Response> {
+    try {
+      return passThrough(await originFetch(originRequest(target)));
+    } catch (error) {
+      return badGateway(target, error);
+    }
+  }
+
+  async function miss(
+    request: Request,
+    target: URL,
+    key: string,
+    ctx: RequestContext,
+  ): Promise<Response> {
     const shared = inflight.get(key);
     if (shared) {
       const copy = await shared;
       if (copy)
         return answer(request, copy.metadata, new Response(copy.bytes).body as ReadableStream);
       // The first fetch was not kept (too big, private, an error), so there is nothing to share.
-      return passThrough(await originFetch(originRequest(target)));
+      return fromOrigin(target);
     }
 
     let settle: (copy: Copy | null) => void = () => {};
@@ -133,11 +159,7 @@ export function createPullThrough(options: PullThroughOptions): AssetHandler {
     } catch (error) {
       settle(null);
       release();
-      console.error(`[kv-assets] fetching ${target.href} from the origin failed: ${String(error)}`);
-      return new Response("Bad Gateway\n", {
-        status: 502,
-        headers: { "Cache-Control": "no-store" },
-      });
+      return badGateway(target, error);
     }
     const metadata = storable(response);
     if (!metadata || !response.body) {
@@ -157,7 +179,7 @@ export function createPullThrough(options: PullThroughOptions): AssetHandler {
       return { bytes, metadata: complete };
     });
     void copying.then(settle, () => settle(null));
-    waitUntil(
+    ctx.waitUntil(
       copying
         .then((copy) =>
           copy ? kv.put(key, copy.bytes, { expirationTtl, metadata: copy.metadata }) : undefined,
@@ -246,8 +268,10 @@ interface Copy {
   metadata: CopyMetadata;
 }
 
-/** Origin fetches in progress in this isolate, by key, so concurrent misses share one. */
-const inflight = new Map<string, Promise<Copy | null>>();
+function badGateway(target: URL, error: unknown): Response {
+  console.error(`[kv-assets] fetching ${target.href} from the origin failed: ${String(error)}`);
+  return new Response("Bad Gateway\n", { status: 502, headers: { "Cache-Control": "no-store" } });
+}
 
 function fail(message: string): never {
   throw new Error(`[kv-assets] pull-through: ${message}`);

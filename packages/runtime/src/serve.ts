@@ -41,12 +41,11 @@ export interface ServeAssetOptions {
    */
   cacheTtl?: number;
   /**
-   * Keep whole bodies in the Cache API (`caches.default`) in front of storage. Needs `waitUntil`.
+   * Keep whole bodies in the Cache API (`caches.default`) in front of storage. The cache is
+   * written in the background, so each request must come with its `ctx`.
    * @default false
    */
   edgeCache?: boolean;
-  /** Lets background work (edge cache writes) outlive the response: pass `ctx.waitUntil`. */
-  waitUntil?: (promise: Promise<unknown>) => void;
   /**
    * Storage of the files the sync put in R2 (its `r2` option), e.g. `r2Storage(env.BUCKET)`.
    * @default undefined
@@ -54,24 +53,40 @@ export interface ServeAssetOptions {
   bucket?: AssetStorage;
 }
 
-/** A request handler bound to one manifest, storage and set of options. */
-export type AssetHandler = (request: Request) => Promise<Response | null>;
+/**
+ * What a handler needs of a request's execution context: the `ctx` of `fetch(request, env, ctx)`
+ * fits as it is. Work that outlives the response (cache and copy writes) is handed to it.
+ */
+export interface RequestContext {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/**
+ * A request handler bound to one manifest, storage and set of options. Create it once, at module
+ * scope, and pass each request's `ctx`.
+ */
+export type AssetHandler = (request: Request, ctx?: RequestContext) => Promise<Response | null>;
 
 /**
  * Serves the file of `manifest` that `request` asks for, reading its body from `storage`.
  * Resolves `null` when the request is not for a file (another method, or no match under
- * `notFoundHandling: "none"`), so the app can route it. Never rejects.
+ * `notFoundHandling: "none"`), so the app can route it. Never rejects. For many requests, make
+ * one handler with {@link createAssetHandler} instead.
  */
 export function serveAsset(
   request: Request,
   manifest: ManifestSource,
   storage: AssetStorage,
   options: ServeAssetOptions = {},
+  ctx?: RequestContext,
 ): Promise<Response | null> {
-  return createAssetHandler(manifest, storage, options)(request);
+  return createAssetHandler(manifest, storage, options)(request, ctx);
 }
 
-/** Resolves options once and returns a handler for many requests. */
+/**
+ * Resolves options once and returns a handler for many requests: create it at module scope and
+ * call it as `handler(request, ctx)`. A misconfiguration throws here, once.
+ */
 export function createAssetHandler(
   manifest: ManifestSource,
   storage: AssetStorage,
@@ -81,13 +96,7 @@ export function createAssetHandler(
   const notFoundHandling = options.notFoundHandling ?? "none";
   const cacheControl = options.cacheControl;
   const cacheTtl = options.cacheTtl ?? 31536000;
-  const waitUntil = options.waitUntil;
   const wantsEdgeCache = options.edgeCache ?? false;
-  if (wantsEdgeCache && waitUntil === undefined) {
-    throw new Error(
-      "[kv-assets] edgeCache needs waitUntil; pass { waitUntil: (p) => ctx.waitUntil(p) }",
-    );
-  }
   if (!(cacheTtl >= 30)) {
     throw new Error(
       `[kv-assets] cacheTtl must be at least 30 seconds, KV's minimum (got ${cacheTtl})`,
@@ -96,10 +105,11 @@ export function createAssetHandler(
   const edgeCache = wantsEdgeCache && typeof caches !== "undefined";
   const bucket = options.bucket;
   const catalog = catalogOf(manifest);
+  let toldNoContext = false;
 
-  return async function handleAsset(request) {
+  return async function handleAsset(request, ctx) {
     try {
-      return await handle(request);
+      return await handle(request, ctx);
     } catch (error) {
       // Nothing above is expected to throw; if it does, the request still gets an answer.
       console.error(`[kv-assets] failed to serve ${request.url}: ${String(error)}`);
@@ -107,7 +117,7 @@ export function createAssetHandler(
     }
   };
 
-  async function handle(request: Request): Promise<Response | null> {
+  async function handle(request: Request, ctx?: RequestContext): Promise<Response | null> {
     if (request.method !== "GET" && request.method !== "HEAD") return null;
     const url = splitUrl(request.url);
     const path = decodePath(url.pathname);
@@ -127,7 +137,7 @@ export function createAssetHandler(
         headers: { Location: encodePath(route.redirect) + url.search, "Cache-Control": "no-cache" },
       });
     }
-    return send(request, catalog.get(route.file), route.status, url);
+    return send(request, catalog.get(route.file), route.status, url, ctx);
   }
 
   function decide(
@@ -155,6 +165,7 @@ export function createAssetHandler(
     asset: Asset,
     status: 200 | 404,
     url: SplitUrl,
+    ctx: RequestContext | undefined,
   ): Promise<Response> {
     // Range requests get the identity body: byte offsets must refer to one fixed representation.
     const rangeHeader = rangeHeaderOf(request, status, undefined);
@@ -176,8 +187,16 @@ export function createAssetHandler(
       );
       return unavailable();
     }
+    if (edgeCache && !ctx && !toldNoContext) {
+      toldNoContext = true;
+      console.error(
+        "[kv-assets] edgeCache needs each request's ctx to write the cache: call handler(request, ctx); serving from storage until then",
+      );
+    }
     const source =
-      edgeCache && waitUntil ? withEdgeCache(store, caches.default, url.origin, waitUntil) : store;
+      edgeCache && ctx
+        ? withEdgeCache(store, caches.default, url.origin, (p) => ctx.waitUntil(p))
+        : store;
     // Bodies in the bucket are whole: R2 reads any range of one object.
     const chunk = asset.inBucket ? Infinity : catalog.chunk;
     let response;
@@ -204,11 +223,7 @@ export function createAssetHandler(
   }
 }
 
-/**
- * The representation of a file in one encoding, the same object for the same answer, so its
- * response headers are built once (see respond). Kept per catalog, at most
- * {@link REPRESENTATIONS_KEPT} at a time.
- */
+/** The representation of a file in one encoding, the same object for the same answer. */
 function representationOf(
   asset: Asset,
   variant: AssetVariant | undefined,
@@ -216,15 +231,9 @@ function representationOf(
   cacheControl: string,
   catalog: Catalog,
 ): Representation {
-  let kept = representations.get(catalog);
-  if (kept === undefined) {
-    kept = new Map();
-    representations.set(catalog, kept);
-  }
   const id = `${status} ${variant?.encoding ?? ""} ${cacheControl}\n${asset.path}`;
-  let representation = kept.get(id);
+  let representation = catalog.representations.get(id);
   if (representation === undefined) {
-    if (kept.size >= REPRESENTATIONS_KEPT) kept.clear();
     representation = {
       status,
       contentType: asset.contentType,
@@ -234,13 +243,10 @@ function representationOf(
       encoding: variant?.encoding,
       varyEncoding: asset.variants.length > 0,
     };
-    kept.set(id, representation);
+    catalog.representations.set(id, representation);
   }
   return representation;
 }
-
-const REPRESENTATIONS_KEPT = 1000;
-const representations = new WeakMap<Catalog, Map<string, Representation>>();
 
 function nearest404(path: string, has: (path: string) => boolean): string | undefined {
   let dir = path;

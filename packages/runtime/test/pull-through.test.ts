@@ -1,6 +1,6 @@
 // Pull-through caching from a local origin Worker into real KV.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createPullThrough, type PullThroughOptions } from "../src/index.js";
 
 let run = 0;
@@ -13,7 +13,6 @@ function setup(options: Partial<PullThroughOptions> = {}) {
   const handle = createPullThrough({
     origin: "https://origin.example/bucket",
     kv: env.ASSETS,
-    waitUntil: (p) => ctx.waitUntil(p),
     fetch: (request) => {
       fetched.push(request.url);
       return env.ORIGIN.fetch(request);
@@ -22,11 +21,33 @@ function setup(options: Partial<PullThroughOptions> = {}) {
     ...options,
   });
   const get = (path: string, headers: Record<string, string> = {}, method = "GET") =>
-    handle(new Request(`https://site.example${path}`, { headers, method }));
+    handle(new Request(`https://site.example${path}`, { headers, method }), ctx);
   return { get, fetched, prefix, settle: () => waitOnExecutionContext(ctx) };
 }
 
 describe("createPullThrough", () => {
+  it("answers from the origin and keeps no copy, saying so once, when a request comes without its ctx", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const fetched: string[] = [];
+      const handle = createPullThrough({
+        origin: "https://origin.example/bucket",
+        kv: env.ASSETS,
+        prefix: `pull-${++run}/`,
+        fetch: (request) => (fetched.push(request.url), env.ORIGIN.fetch(request)),
+      });
+      for (let i = 0; i < 2; i++) {
+        const response = await handle(new Request("https://site.example/photos/cat.txt"));
+        expect(await response?.text()).toBe("a cat");
+      }
+      expect(fetched).toHaveLength(2);
+      expect(errors).toHaveBeenCalledTimes(1);
+      expect(String(errors.mock.calls[0]![0])).toMatch(/pull-through needs each request's ctx/);
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
   it("streams a miss from the origin and serves the next request from KV", async () => {
     const { get, fetched, settle } = setup();
     const first = await get("/photos/cat.txt");

@@ -1,12 +1,14 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
+  createAssetHandler,
   packManifest,
   serveAsset,
   type AssetManifest,
   type ManifestSource,
   type PackedManifest,
   type AssetStorage,
+  type RequestContext,
   type ServeAssetOptions,
 } from "../src/index.js";
 import { counting, LAST_MODIFIED, seed, toBytes } from "./fixture.js";
@@ -65,9 +67,10 @@ async function serve(
   request: Request,
   options: ServeAssetOptions = {},
   using: AssetManifest = manifest,
+  ctx?: RequestContext,
 ): Promise<{ response: Response | null; reads: string[] }> {
   const storage = counting(env.ASSETS);
-  const response = await serveAsset(request, form(using), storage, options);
+  const response = await serveAsset(request, form(using), storage, options, ctx);
   return { response, reads: storage.reads };
 }
 
@@ -538,11 +541,12 @@ describe.each([
   describe("edgeCache", () => {
     it("serves a whole body from the Cache API after the first read", async () => {
       const waits: Promise<unknown>[] = [];
-      const options: ServeAssetOptions = { edgeCache: true, waitUntil: (p) => waits.push(p) };
-      const first = await serve(get("/docs/guide"), options);
+      const ctx = { waitUntil: (p: Promise<unknown>) => void waits.push(p) };
+      const options: ServeAssetOptions = { edgeCache: true };
+      const first = await serve(get("/docs/guide"), options, manifest, ctx);
       expect(await first.response?.text()).toBe("<p>guide</p>");
       await Promise.all(waits);
-      const second = await serve(get("/docs/guide"), options);
+      const second = await serve(get("/docs/guide"), options, manifest, ctx);
       expect(await second.response?.text()).toBe("<p>guide</p>");
       expect(first.reads).toHaveLength(1);
       expect(second.reads).toEqual([]);
@@ -550,12 +554,18 @@ describe.each([
 
     it("answers a range from the Cache API once the body is cached", async () => {
       const waits: Promise<unknown>[] = [];
-      const options: ServeAssetOptions = { edgeCache: true, waitUntil: (p) => waits.push(p) };
-      const first = await serve(get("/big.bin", { Range: "bytes=5-9" }), options);
+      const ctx = { waitUntil: (p: Promise<unknown>) => void waits.push(p) };
+      const options: ServeAssetOptions = { edgeCache: true };
+      const first = await serve(get("/big.bin", { Range: "bytes=5-9" }), options, manifest, ctx);
       expect(first.response?.status).toBe(206);
       expect(await bytes(first.response)).toEqual(big.slice(5, 10));
       await Promise.all(waits);
-      const second = await serve(get("/big.bin", { Range: "bytes=100-109" }), options);
+      const second = await serve(
+        get("/big.bin", { Range: "bytes=100-109" }),
+        options,
+        manifest,
+        ctx,
+      );
       expect(second.response?.status).toBe(206);
       expect(second.response?.headers.get("Content-Range")).toBe("bytes 100-109/300");
       expect(await bytes(second.response)).toEqual(big.slice(100, 110));
@@ -565,14 +575,25 @@ describe.each([
 
     it("answers a range of a value stored in parts from the Cache API once its parts are cached", async () => {
       const waits: Promise<unknown>[] = [];
-      const options: ServeAssetOptions = { edgeCache: true, waitUntil: (p) => waits.push(p) };
+      const ctx = { waitUntil: (p: Promise<unknown>) => void waits.push(p) };
+      const options: ServeAssetOptions = { edgeCache: true };
       // Parts of 64 bytes: bytes 100-209 span parts 1 to 3.
-      const first = await serve(get("/large.bin", { Range: "bytes=100-209" }), options, chunked);
+      const first = await serve(
+        get("/large.bin", { Range: "bytes=100-209" }),
+        options,
+        chunked,
+        ctx,
+      );
       expect(first.response?.status).toBe(206);
       expect(await bytes(first.response)).toEqual(big.slice(100, 210));
       expect(first.reads).toHaveLength(3);
       await Promise.all(waits);
-      const second = await serve(get("/large.bin", { Range: "bytes=130-200" }), options, chunked);
+      const second = await serve(
+        get("/large.bin", { Range: "bytes=130-200" }),
+        options,
+        chunked,
+        ctx,
+      );
       expect(second.response?.headers.get("Content-Range")).toBe("bytes 130-200/300");
       expect(await bytes(second.response)).toEqual(big.slice(130, 201));
       expect(second.reads).toEqual([]);
@@ -584,10 +605,19 @@ describe.each([
       );
     });
 
-    it("throws at setup when edgeCache is on without waitUntil", () => {
-      expect(() => serveAsset(get("/"), manifest, env.ASSETS, { edgeCache: true })).toThrow(
-        /waitUntil/,
-      );
+    it("serves from storage, saying so once, when a request comes without its ctx", async () => {
+      const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+      try {
+        const handler = createAssetHandler(form(manifest), env.ASSETS, { edgeCache: true });
+        const first = await handler(get("/docs/guide"));
+        const second = await handler(get("/docs/guide"));
+        expect(await first?.text()).toBe("<p>guide</p>");
+        expect(await second?.text()).toBe("<p>guide</p>");
+        expect(errors).toHaveBeenCalledTimes(1);
+        expect(String(errors.mock.calls[0]![0])).toMatch(/edgeCache needs each request's ctx/);
+      } finally {
+        errors.mockRestore();
+      }
     });
   });
 });

@@ -46,10 +46,13 @@ export default {
     const manifest = await env.ASSETS.get<AssetManifest>("test-manifest", "json");
     if (!manifest || validateManifest(manifest))
       return new Response("no manifest", { status: 500 });
-    const response = await serveAsset(request, manifest, env.ASSETS, {
-      notFoundHandling: "404-page",
-      waitUntil: (p) => ctx.waitUntil(p),
-    });
+    const response = await serveAsset(
+      request,
+      manifest,
+      env.ASSETS,
+      { notFoundHandling: "404-page" },
+      ctx,
+    );
     return response ?? new Response("Not found", { status: 404 });
   },
 } satisfies ExportedHandler<Env>;
