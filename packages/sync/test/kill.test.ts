@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { historyKey, pointerKey } from "@kv-assets/runtime";
+import { historyFolder, historyKey, pointerKey } from "@kv-assets/runtime";
 import { hashBytes, manifestKeys, parseManifestRecord } from "../src/index.js";
 import { startKvApiEmulator, type KvApiEmulator } from "./kv-api-emulator.js";
 import { makeProject, type Project } from "./project.js";
@@ -28,8 +28,18 @@ afterEach(async () => {
   await api.close();
 });
 
-/** Runs `kv-assets sync --remote`, killing it after `killAfterMs` when given; resolves its exit code. */
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Where each kill landed: bulk writes the run had sent, and whether it had published yet. */
+const landed: { bulkWrites: number; published: boolean }[] = [];
+
+/**
+ * Runs `kv-assets sync --remote`, killing it `killAfterMs` after its first request reached the API
+ * (before that it only starts up, which is no test of anything); resolves its exit code.
+ */
 function runSync(killAfterMs?: number): Promise<number | null> {
+  const requestsBefore = api.requests.length;
+  const historyBefore = [...api.store.keys()].filter((k) => k.startsWith(historyFolder(""))).length;
   const child = spawn(process.execPath, [cli, "sync", project.dist, "--remote"], {
     cwd: project.root,
     env: {
@@ -39,8 +49,28 @@ function runSync(killAfterMs?: number): Promise<number | null> {
     },
     stdio: "ignore",
   });
-  if (killAfterMs !== undefined) setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-  return new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+  let exited = false;
+  const exit = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => {
+      exited = true;
+      resolve(code);
+    }),
+  );
+  if (killAfterMs !== undefined) {
+    void (async () => {
+      while (api.requests.length === requestsBefore && !exited) await sleep(2);
+      await sleep(killAfterMs);
+      if (exited) return;
+      const sent = api.requests.slice(requestsBefore);
+      const history = [...api.store.keys()].filter((k) => k.startsWith(historyFolder(""))).length;
+      landed.push({
+        bulkWrites: sent.filter((r) => r.method === "PUT" && r.path.endsWith("/bulk")).length,
+        published: history > historyBefore,
+      });
+      child.kill("SIGKILL");
+    })();
+  }
+  return exit;
 }
 
 /** The published manifest, if any, names only keys that exist with the bytes their names hash to. */
@@ -73,10 +103,13 @@ describe("a sync killed at random points", () => {
         const page = Math.floor(random() * 40);
         await project.write(`page-${page}.html`, `<p>page ${page}, round ${round}</p>`.repeat(300));
       }
-      const code = await runSync(30 + Math.floor(random() * 900));
+      const code = await runSync(Math.floor(random() * 900));
       expect([0, null]).toContain(code);
       await assertConsistent();
     }
+    // Some kills landed while content was uploading: after the lock and a content write were
+    // sent, before the run's history record was written.
+    expect(landed.filter((l) => l.bulkWrites >= 2 && !l.published).length).toBeGreaterThan(0);
 
     api.requests.length = 0;
     expect(await runSync()).toBe(0);

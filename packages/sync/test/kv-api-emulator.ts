@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 /** A fault the next matching request meets. */
 export type Fault =
   | { status: 429; retryAfter?: number }
-  | { status: 500 | 502 | 503 }
+  | { status: 500 | 502 | 503; retryAfterMs?: number }
   | { drop: true }
   | { delayMs: number }
   | { unsuccessful: number };
@@ -30,6 +30,8 @@ export interface KvApiEmulator {
   requests: { method: string; path: string; bytes: number; status: number }[];
   /** Faults met by the next requests, first in first out; `match` limits one to some paths. */
   faults: (Fault & { match?: RegExp })[];
+  /** Keys bulk writes reported as unsuccessful (the `unsuccessful` fault), so a test sees it fired. */
+  refusedKeys: number;
   /** Answer every bulk write with this fault until cleared (an outage longer than retries). */
   persistentFault?: Fault;
   /**
@@ -87,10 +89,12 @@ export async function startKvApiEmulator(): Promise<KvApiEmulator> {
     }
     if (fault && "delayMs" in fault) await new Promise((r) => setTimeout(r, fault.delayMs));
     if (fault && "status" in fault) {
-      const headers: Record<string, string> =
-        fault.status === 429 && fault.retryAfter !== undefined
-          ? { "Retry-After": String(fault.retryAfter) }
-          : {};
+      const headers: Record<string, string> = {};
+      if (fault.status === 429 && fault.retryAfter !== undefined)
+        headers["Retry-After"] = String(fault.retryAfter);
+      // The cloudflare SDK waits as long as this header says before retrying any status.
+      if (fault.status !== 429 && fault.retryAfterMs !== undefined)
+        headers["retry-after-ms"] = String(fault.retryAfterMs);
       return send(
         fault.status,
         envelopeError(fault.status === 429 ? 10429 : 10001, `error ${fault.status}`),
@@ -133,6 +137,7 @@ export async function startKvApiEmulator(): Promise<KvApiEmulator> {
         }
         store.set(pair.key, { value, metadata: pair.metadata, written: Date.now() });
       }
+      emulator.refusedKeys += unsuccessful.length;
       return send(
         200,
         envelope({
@@ -201,6 +206,7 @@ export async function startKvApiEmulator(): Promise<KvApiEmulator> {
     requests,
     faults,
     listLagMs: 0,
+    refusedKeys: 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

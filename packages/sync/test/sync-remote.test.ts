@@ -42,6 +42,13 @@ function remote({ remoteOptions, ...extra }: Partial<SyncOptions> = {}): SyncOpt
   };
 }
 
+/** The status of every bulk write the emulator answered, in order (-1 for a dropped connection). */
+function bulkStatuses(): number[] {
+  return api.requests
+    .filter((r) => r.method === "PUT" && r.path.endsWith("/bulk"))
+    .map((r) => r.status);
+}
+
 function bulkWrites(): number {
   return api.requests.filter(
     (r) => r.method === "PUT" && r.path.endsWith("/bulk") && r.status === 200,
@@ -114,30 +121,43 @@ describe("syncAssets to remote KV through the cloudflare SDK", () => {
     api.faults.push({ status: 429, retryAfter: 1, match: /\/bulk$/ });
     const started = Date.now();
     const { manifest } = await syncAssets(remote());
+    expect(api.faults).toEqual([]);
+    expect(bulkStatuses()).toContain(429);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     await assertComplete(manifestKeys(manifest));
   });
 
   it("survives a burst of 500, 502 and 503 answers and a dropped connection", async () => {
+    // The drop first, while the SDK's own backoff is shortest; the others say how long to wait.
     api.faults.push(
-      { status: 500, match: /\/bulk$/ },
-      { status: 502, match: /\/bulk$/ },
       { drop: true, match: /\/bulk$/ },
-      { status: 503, match: /\/bulk$/ },
+      { status: 500, retryAfterMs: 10, match: /\/bulk$/ },
+      { status: 502, retryAfterMs: 10, match: /\/bulk$/ },
+      { status: 503, retryAfterMs: 10, match: /\/bulk$/ },
     );
     const { manifest } = await syncAssets(remote());
+    expect(api.faults).toEqual([]);
+    expect(bulkStatuses().slice(0, 5)).toEqual([-1, 500, 502, 503, 200]);
     await assertComplete(manifestKeys(manifest));
   });
 
   it("retries a response slower than the timeout", async () => {
     api.faults.push({ delayMs: 2500, match: /\/bulk$/ });
     const { manifest } = await syncAssets(remote());
+    expect(api.faults).toEqual([]);
+    // The lock's write was sent again after the timeout: one bulk write more than the five.
+    expect(bulkStatuses()).toHaveLength(6);
     await assertComplete(manifestKeys(manifest));
   });
 
   it("sends again the keys a bulk write reports as unsuccessful", async () => {
-    api.faults.push({ unsuccessful: 7, match: /\/bulk$/ });
+    // The lock's write goes through; the content's refuses 7 of its keys.
+    api.faults.push({ delayMs: 0, match: /\/bulk$/ }, { unsuccessful: 7, match: /\/bulk$/ });
     const { manifest } = await syncAssets(remote());
+    expect(api.faults).toEqual([]);
+    expect(api.refusedKeys).toBe(7);
+    // Those 7 were sent again: one bulk write more than the five.
+    expect(bulkStatuses()).toHaveLength(6);
     await assertComplete(manifestKeys(manifest));
   });
 
