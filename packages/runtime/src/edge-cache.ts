@@ -17,30 +17,25 @@ export function withEdgeCache(
 ): AssetStorage {
   const headers = { "Cache-Control": "public, max-age=31536000, immutable" };
   const cacheKeyOf = (key: string): string => `${origin}/__kv-assets/${encodeURIComponent(key)}`;
-  async function get(
-    key: string,
-    options: { type: "stream" | "arrayBuffer"; cacheTtl?: number },
-  ): Promise<ReadableStream | ArrayBuffer | null> {
-    const cacheKey = cacheKeyOf(key);
-    const hit = await cache.match(cacheKey).catch(() => undefined);
-    if (hit?.body) return options.type === "arrayBuffer" ? hit.arrayBuffer() : hit.body;
-    if (options.type === "arrayBuffer") {
-      const buffer = await storage.get(key, { ...options, type: "arrayBuffer" });
-      if (!buffer) return null;
-      waitUntil(cache.put(cacheKey, new Response(buffer.slice(0), { headers })).catch(() => {}));
-      return buffer;
-    }
-    const stream = await storage.get(key, { ...options, type: "stream" });
+  // Reads from storage and hands a copy to the cache in the background.
+  async function fill(key: string, cacheTtl?: number): Promise<ReadableStream | null> {
+    const stream = await storage.get(key, { type: "stream", cacheTtl });
     if (!stream) return null;
     const [forClient, forCache] = stream.tee();
-    waitUntil(cache.put(cacheKey, new Response(forCache, { headers })).catch(() => {}));
+    waitUntil(cache.put(cacheKeyOf(key), new Response(forCache, { headers })).catch(() => {}));
     return forClient;
+  }
+  async function get(
+    key: string,
+    options: { type: "stream"; cacheTtl?: number },
+  ): Promise<ReadableStream | null> {
+    const hit = await cache.match(cacheKeyOf(key)).catch(() => undefined);
+    return hit?.body ?? fill(key, options.cacheTtl);
   }
   // The Cache API answers a Range itself (206 from the stored body); on a miss the whole value is
   // read once, cached, and sliced.
   async function getRange(key: string, range: ByteRange): Promise<ReadableStream | null> {
-    const cacheKey = cacheKeyOf(key);
-    const ranged = new Request(cacheKey, {
+    const ranged = new Request(cacheKeyOf(key), {
       headers: { Range: `bytes=${range.start}-${range.end}` },
     });
     const hit = await cache.match(ranged).catch(() => undefined);
@@ -48,10 +43,10 @@ export function withEdgeCache(
     await hit?.body?.cancel();
     // Storage that reads ranges itself (R2) is asked for just the range, never the whole object.
     if (storage.getRange) return storage.getRange(key, range);
-    const buffer = (await get(key, { type: "arrayBuffer" })) as ArrayBuffer | null;
-    return buffer
-      ? (new Response(buffer.slice(range.start, range.end + 1)).body as ReadableStream)
-      : null;
+    const stream = await fill(key);
+    if (!stream) return null;
+    const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    return new Response(bytes.subarray(range.start, range.end + 1)).body;
   }
-  return { get: get as AssetStorage["get"], getRange };
+  return { get, getRange };
 }

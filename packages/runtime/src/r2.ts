@@ -8,7 +8,7 @@ export interface BucketLike {
   get(
     key: string,
     options?: { range?: { offset: number; length: number } },
-  ): Promise<{ body: ReadableStream; arrayBuffer(): Promise<ArrayBuffer> } | null>;
+  ): Promise<{ body: ReadableStream } | null>;
 }
 
 /**
@@ -17,16 +17,10 @@ export interface BucketLike {
  * directly, so only the requested bytes leave the bucket.
  */
 export function r2Storage(bucket: BucketLike): AssetStorage {
-  async function get(
-    key: string,
-    options: { type: "stream" | "arrayBuffer" },
-  ): Promise<ReadableStream | ArrayBuffer | null> {
-    const object = await bucket.get(key);
-    if (!object) return null;
-    return options.type === "arrayBuffer" ? object.arrayBuffer() : object.body;
-  }
   return {
-    get: get as AssetStorage["get"],
+    async get(key) {
+      return (await bucket.get(key))?.body ?? null;
+    },
     async getRange(key: string, range: ByteRange) {
       const object = await bucket.get(key, {
         range: { offset: range.start, length: range.end - range.start + 1 },

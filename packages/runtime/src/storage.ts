@@ -4,15 +4,13 @@ import { partKeys } from "./keys.js";
 import type { ByteRange } from "./range.js";
 
 /**
- * The calls the runtime makes to storage. A `KVNamespace` satisfies it as it is; anything else
- * (R2 through `r2Storage`, a Map in tests, an origin) plugs in with a few lines.
+ * The calls the runtime makes to storage: a stream read, and optionally a ranged one. A
+ * `KVNamespace` satisfies it as it is; anything else (R2 through `r2Storage`, a Map in tests, an
+ * origin) plugs in with a few lines.
  */
 export interface AssetStorage {
+  /** Reads the value at `key` as a stream, or `null` when there is none. */
   get(key: string, options: { type: "stream"; cacheTtl?: number }): Promise<ReadableStream | null>;
-  get(
-    key: string,
-    options: { type: "arrayBuffer"; cacheTtl?: number },
-  ): Promise<ArrayBuffer | null>;
   /**
    * Reads `range` of the value at `key`, for storage that can (R2, the edge cache): of the whole
    * value, or of one stored part of it.

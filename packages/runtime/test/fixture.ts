@@ -1,5 +1,8 @@
 // Builds manifests in tests and puts their bodies into real KV, the way the sync engine would.
 import {
+  contentKey,
+  partKeys,
+  pointerKey,
   shardOf,
   type AssetManifest,
   type AssetStorage,
@@ -42,7 +45,7 @@ export async function seed(
     const store = async (body: Uint8Array): Promise<string> => {
       if (!file.inBucket) return put(kv, prefix, body, chunk);
       const hash = await hashOf(body);
-      await (bucket as R2Bucket).put(prefix + hash, body);
+      await (bucket as R2Bucket).put(contentKey(prefix, hash), body);
       return hash;
     };
     const hash = await store(bytes);
@@ -77,7 +80,7 @@ export async function publish(
   { shards = 0 }: { shards?: number } = {},
 ): Promise<string[]> {
   if (shards === 0) {
-    await kv.put(`${manifest.prefix}manifest`, JSON.stringify(manifest));
+    await kv.put(pointerKey(manifest.prefix), JSON.stringify(manifest));
     return [];
   }
   const groups: Record<string, ManifestEntry>[] = Array.from({ length: shards }, () => ({}));
@@ -88,24 +91,33 @@ export async function publish(
   for (const group of groups) {
     const text = JSON.stringify(group);
     const hash = await hashOf(toBytes(text));
-    await kv.put(manifest.prefix + hash, text);
+    await kv.put(contentKey(manifest.prefix, hash), text);
     hashes.push(hash);
   }
   const { files: _files, ...tables } = manifest;
-  await kv.put(`${manifest.prefix}manifest`, JSON.stringify({ ...tables, shards: hashes }));
+  await kv.put(pointerKey(manifest.prefix), JSON.stringify({ ...tables, shards: hashes }));
   return hashes;
 }
 
 /** Wraps storage so a test can count how many reads a request made. */
 export function counting(kv: KVNamespace): AssetStorage & ManifestStorage & { reads: string[] } {
   const reads: string[] = [];
-  return {
-    reads,
-    get(key: string, options: { type: "stream" | "arrayBuffer" | "text"; cacheTtl?: number }) {
-      reads.push(key);
-      return kv.get(key, options as { type: "stream" }) as Promise<never>;
-    },
-  } as AssetStorage & ManifestStorage & { reads: string[] };
+  // KV's own overloads: a stream for bodies, text for manifest records.
+  function get(
+    key: string,
+    options: { type: "stream"; cacheTtl?: number },
+  ): Promise<ReadableStream | null>;
+  function get(key: string, options: { type: "text"; cacheTtl?: number }): Promise<string | null>;
+  function get(
+    key: string,
+    options: { type: "stream" | "text"; cacheTtl?: number },
+  ): Promise<ReadableStream | string | null> {
+    reads.push(key);
+    return options.type === "text"
+      ? kv.get(key, { ...options, type: "text" })
+      : kv.get(key, { ...options, type: "stream" });
+  }
+  return { reads, get };
 }
 
 export function toBytes(body: string | Uint8Array): Uint8Array {
@@ -120,10 +132,11 @@ async function put(
 ): Promise<string> {
   const hash = await hashOf(bytes);
   if (bytes.byteLength <= chunk) {
-    await kv.put(prefix + hash, bytes);
+    await kv.put(contentKey(prefix, hash), bytes);
   } else {
-    for (let i = 0; i * chunk < bytes.byteLength; i++) {
-      await kv.put(`${prefix}${hash}.${i}`, bytes.slice(i * chunk, (i + 1) * chunk));
+    const keys = partKeys(contentKey(prefix, hash), bytes.byteLength, chunk);
+    for (const [i, key] of keys.entries()) {
+      await kv.put(key, bytes.slice(i * chunk, (i + 1) * chunk));
     }
   }
   return hash;
