@@ -5,8 +5,9 @@
 // Worker Loader, answering its first request.
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { manifestText, packManifest, shardOf } from "@kv-assets/runtime";
-import { createManifest, hashBytes, shardManifest, type SyncedFile } from "@kv-assets/sync";
+import { manifestText, packManifest, shardOf } from "@kv-assets/runtime/format";
+import { createManifest, shardManifest, type SyncedFile } from "../packages/sync/src/manifest.js";
+import { hashBytes } from "../packages/sync/src/hash.js";
 import { generateSite, machine, median, ratio, smoke, table } from "./lib.js";
 
 /** Workers Static Assets' binary manifest: a path hash and a content hash per file, about 40 bytes. */
@@ -18,7 +19,11 @@ const runs = smoke ? 1 : 15;
 // is left after subtracting the empty Worker is the manifest's own cost.
 const runtime = (
   await build({
-    entryPoints: ["@kv-assets/runtime"],
+    stdin: {
+      contents:
+        'export * from "@kv-assets/runtime"; export { findPacked } from "@kv-assets/runtime/format";',
+      resolveDir: import.meta.dirname,
+    },
     bundle: true,
     format: "esm",
     platform: "neutral",

@@ -7,8 +7,10 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { packManifest, type AssetManifest } from "@kv-assets/runtime";
-import { hashBytes, syncAssets, type KvTarget } from "@kv-assets/sync";
+import { packManifest } from "@kv-assets/runtime/format";
+import type { AssetManifest } from "@kv-assets/runtime";
+import { hashBytes } from "../packages/sync/src/hash.js";
+import { syncAssets, type KvTarget } from "@kv-assets/sync";
 import {
   load,
   machine,

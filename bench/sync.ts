@@ -17,7 +17,9 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import Cloudflare from "cloudflare";
-import { hashBytes, openTarget, syncAssets, type SyncOptions } from "@kv-assets/sync";
+import { hashBytes } from "../packages/sync/src/hash.js";
+import { openTarget } from "../packages/sync/src/open-target.js";
+import { syncAssets, type SyncOptions } from "@kv-assets/sync";
 import { startKvApiEmulator } from "../packages/sync/test/kv-api-emulator.js";
 import {
   contentOf,

@@ -1,15 +1,13 @@
 // Builds manifests in tests and puts their bodies into real KV, the way the sync engine would.
-import {
-  contentKey,
-  partKeys,
-  pointerKey,
-  shardOf,
-  type AssetManifest,
-  type AssetStorage,
-  type ContentEncoding,
-  type ManifestEntry,
-  type ManifestStorage,
-  type ManifestVariant,
+import { contentKey, partKeys, pointerKey } from "../src/keys.js";
+import { shardOf } from "../src/manifest.js";
+import type {
+  AssetManifest,
+  AssetStorage,
+  ContentEncoding,
+  ManifestEntry,
+  ManifestStorage,
+  ManifestVariant,
 } from "../src/index.js";
 
 export interface FixtureFile {

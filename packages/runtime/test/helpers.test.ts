@@ -1,21 +1,16 @@
 import { describe, expect, it } from "vitest";
+import { decodePath, encodePath } from "../src/path.js";
+import { findPacked, packManifest, unpackManifest } from "../src/packed.js";
+import type { AssetManifest, HtmlHandling } from "../src/index.js";
 import {
-  decodePath,
-  findPacked,
-  packManifest,
-  unpackManifest,
-  type AssetManifest,
-  encodePath,
   evaluatePreconditions,
-  ifRangeAllows,
   matchesEntityTag,
-  negotiateEncoding,
   parseEntityTags,
   parseHttpDate,
-  parseRange,
-  resolveHtml,
-  type HtmlHandling,
-} from "../src/index.js";
+} from "../src/conditional.js";
+import { ifRangeAllows, parseRange } from "../src/range.js";
+import { negotiateEncoding } from "../src/encoding.js";
+import { resolveHtml } from "../src/html.js";
 
 describe("decodePath", () => {
   it.each([

@@ -4,11 +4,11 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
   createAssetHandler,
   loadManifest,
-  shardOf,
   type AssetManifest,
   type ServeAssetOptions,
   type ShardedManifest,
 } from "../src/index.js";
+import { shardOf } from "../src/manifest.js";
 import { counting, publish, seed, type FixtureFile } from "./fixture.js";
 
 const html = (text: string): FixtureFile => ({ body: text, type: "text/html; charset=utf-8" });

@@ -2,15 +2,13 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { decodePath } from "../src/path.js";
+import { findPacked, packManifest, unpackManifest } from "../src/packed.js";
 import {
-  decodePath,
-  findPacked,
   loadManifest,
-  packManifest,
-  unpackManifest,
+  serveAsset,
   type ManifestEntry,
   type ManifestVariant,
-  serveAsset,
   type AssetManifest,
   type HtmlHandling,
   type NotFoundHandling,

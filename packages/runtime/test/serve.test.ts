@@ -2,7 +2,6 @@ import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
   createAssetHandler,
-  packManifest,
   serveAsset,
   type AssetManifest,
   type ManifestSource,
@@ -11,6 +10,7 @@ import {
   type RequestContext,
   type ServeAssetOptions,
 } from "../src/index.js";
+import { packManifest } from "../src/packed.js";
 import { counting, seed } from "./fixture.js";
 
 const LAST_MODIFIED_HTTP = "Tue, 02 Jan 2024 03:04:05 GMT";

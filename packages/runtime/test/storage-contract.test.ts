@@ -2,7 +2,8 @@
 // r2Storage, and the edge cache in front of either, each against real Miniflare storage.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { r2Storage, withEdgeCache, type AssetStorage } from "../src/index.js";
+import { r2Storage, type AssetStorage } from "../src/index.js";
+import { withEdgeCache } from "../src/edge-cache.js";
 
 interface Driver {
   storage: AssetStorage;

@@ -1,5 +1,6 @@
 // What a sync may rely on: the manifest history, and the keys storage is known to hold.
-import { historyFolder, historyTime, isContentKey, type AssetManifest } from "@kv-assets/runtime";
+import { historyFolder, historyTime, isContentKey } from "@kv-assets/runtime/format";
+import type { AssetManifest } from "@kv-assets/runtime";
 import { describeError, fail } from "./errors.js";
 import { readJournal } from "./journal.js";
 import {

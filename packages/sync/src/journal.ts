@@ -1,6 +1,6 @@
 // The upload journal: lets a remote sync that was interrupted resume without uploading again
 // what it had already confirmed written (locally, listing the namespace does the same for free).
-import { isContentKey, journalFolder, journalTime } from "@kv-assets/runtime";
+import { isContentKey, journalFolder, journalTime } from "@kv-assets/runtime/format";
 import type { KvTarget } from "./target.js";
 
 /**

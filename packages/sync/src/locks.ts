@@ -11,7 +11,7 @@
 // process can be looked up, and elsewhere once its heartbeat is older than STALE_MS.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { lockFolder, lockKey, parseLockKey, type LockKind } from "@kv-assets/runtime";
+import { lockFolder, lockKey, parseLockKey, type LockKind } from "@kv-assets/runtime/format";
 import type { KvTarget } from "./target.js";
 
 export type { LockKind };

@@ -11,8 +11,10 @@ import {
   partKeys,
   projectPrefix,
   shardOf,
-  validateManifest,
   validateManifestRecord,
+} from "@kv-assets/runtime/format";
+import {
+  validateManifest,
   type AssetManifest,
   type ContentEncoding,
   type ManifestEntry,

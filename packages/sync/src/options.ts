@@ -1,5 +1,6 @@
 // The options of a sync, what it returns, and the settings it runs with once defaults are resolved.
-import { KV_VALUE_LIMIT, type AssetManifest } from "@kv-assets/runtime";
+import { KV_VALUE_LIMIT } from "@kv-assets/runtime/format";
+import type { AssetManifest } from "@kv-assets/runtime";
 import { fail } from "./errors.js";
 import type { RemoteKvOptions } from "./kv-remote.js";
 import { resolvePrefix, viteFingerprint } from "./manifest.js";

@@ -6,9 +6,8 @@ import {
   journalFolder,
   journalTime,
   pointerKey,
-  type AssetManifest,
-  type ManifestIndex,
-} from "@kv-assets/runtime";
+} from "@kv-assets/runtime/format";
+import type { AssetManifest, ManifestIndex } from "@kv-assets/runtime";
 import { describeError, fail } from "./errors.js";
 import { historyRecords, RECENT_UPLOAD_SECONDS } from "./history.js";
 import {

@@ -1,12 +1,7 @@
 // The publish phase of a sync: once every body is confirmed written, the manifest is recorded,
 // history first and the newest pointer last, with a large one's shards written before either.
-import {
-  contentKey,
-  historyKey,
-  KV_VALUE_LIMIT,
-  pointerKey,
-  type AssetManifest,
-} from "@kv-assets/runtime";
+import { contentKey, historyKey, KV_VALUE_LIMIT, pointerKey } from "@kv-assets/runtime/format";
+import type { AssetManifest } from "@kv-assets/runtime";
 import { fail } from "./errors.js";
 import type { Trusted } from "./history.js";
 import { createManifest, shardManifest, type SyncedFile } from "./manifest.js";

@@ -1,7 +1,7 @@
 // What a sync publishes: files of a folder, or files given in memory, read when needed.
 import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { decodePath, KV_VALUE_LIMIT } from "@kv-assets/runtime";
+import { decodePath, KV_VALUE_LIMIT } from "@kv-assets/runtime/format";
 import { describeError, fail } from "./errors.js";
 import { fileRules, type ScannedFile, type ScanOptions, type SkippedFile } from "./scan.js";
 

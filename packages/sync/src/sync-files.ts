@@ -1,6 +1,6 @@
 // The upload phase of a sync: for each file, what storage lacks of it (body, parts, variants) is
 // read again and written; what it has is carried over from the newest manifest.
-import { contentKey, partKeys } from "@kv-assets/runtime";
+import { contentKey, partKeys } from "@kv-assets/runtime/format";
 import { contentTypeOf, isCompressible } from "./content-type.js";
 import { fail } from "./errors.js";
 import { hashBytes } from "./hash.js";

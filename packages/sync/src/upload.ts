@@ -1,6 +1,6 @@
 // The upload phase's writer: queues new content, writes it in batches (noting each remotely in the
 // upload journal) and counts what it wrote and what storage confirmed.
-import { journalKey, partKeys } from "@kv-assets/runtime";
+import { journalKey, partKeys } from "@kv-assets/runtime/format";
 import type { Trusted } from "./history.js";
 import type { SyncSettings } from "./options.js";
 import type { KvEntry, KvTarget } from "./target.js";

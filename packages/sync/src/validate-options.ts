@@ -1,5 +1,5 @@
 // Checks the options a sync or prune is given, so a wrong value is refused by name before any work.
-import { KV_VALUE_LIMIT } from "@kv-assets/runtime";
+import { KV_VALUE_LIMIT } from "@kv-assets/runtime/format";
 import { fail } from "./errors.js";
 
 /**

@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, validateManifestShape } from "./cli-helpers.js";
-import { pointerKey } from "@kv-assets/runtime";
+import { pointerKey } from "@kv-assets/runtime/format";
 import { makeProject, readLocalKv } from "./project.js";
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -5,15 +5,12 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { lockFolder, lockKey, pointerKey, type AssetManifest } from "@kv-assets/runtime";
-import {
-  hashBytes,
-  manifestKeys,
-  openRemoteKv,
-  pruneAssets,
-  syncAssets,
-  type SyncOptions,
-} from "../src/index.js";
+import { lockFolder, lockKey, pointerKey } from "@kv-assets/runtime/format";
+import type { AssetManifest } from "@kv-assets/runtime";
+import { hashBytes } from "../src/hash.js";
+import { manifestKeys } from "../src/manifest.js";
+import { openRemoteKv } from "../src/kv-remote.js";
+import { pruneAssets, syncAssets, type SyncOptions } from "../src/index.js";
 import { releaseLock, takeLock } from "../src/locks.js";
 import { startKvApiEmulator, type KvApiEmulator } from "./kv-api-emulator.js";
 import { startCli } from "./cli-process.js";

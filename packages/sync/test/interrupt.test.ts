@@ -2,9 +2,10 @@
 // with one line, releases its lock, and leaves nothing that blocks the next run.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { isContentKey, lockFolder, pointerKey } from "@kv-assets/runtime";
+import { isContentKey, lockFolder, pointerKey } from "@kv-assets/runtime/format";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openRemoteKv, syncAssets } from "../src/index.js";
+import { openRemoteKv } from "../src/kv-remote.js";
+import { syncAssets } from "../src/index.js";
 import { releaseLock, takeLock } from "../src/locks.js";
 import { startCli, waitFor } from "./cli-process.js";
 import { startKvApiEmulator, type KvApiEmulator } from "./kv-api-emulator.js";
@@ -67,15 +68,18 @@ describe("a signal during kv-assets sync", () => {
     },
   );
 
-  // Early signals land while wrangler loads and local KV starts (when Miniflare adds listeners of
-  // its own that would exit at once), later ones while files upload.
-  it.each([100, 400, 700, 1000, 1300])(
-    "SIGINT %i ms into a sync to local state exits 130 with one line and leaves no lock",
+  // Timed from when the run takes the lock of local state, just before local KV starts: early
+  // signals land while it starts (when Miniflare adds listeners of its own that would exit at
+  // once), later ones while files upload.
+  it.each([0, 250, 500, 750, 1000])(
+    "SIGINT %i ms after local KV begins to start exits 130 with one line and leaves no lock",
     async (delay) => {
       const local = await makeProject(
         Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`p${i}.html`, `<p>${i}</p>`])),
       );
+      const stateLock = join(local.root, ".wrangler", "state", "v3", "kv-assets.lock");
       const run = startCli(["sync", "dist"], local.root);
+      await waitFor(() => existsSync(stateLock));
       await new Promise((resolve) => setTimeout(resolve, delay));
       run.child.kill("SIGINT");
       const { code, out, err } = await run.exited;

@@ -3,8 +3,9 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { historyFolder, historyKey, pointerKey } from "@kv-assets/runtime";
-import { hashBytes, manifestKeys, parseManifestRecord } from "../src/index.js";
+import { historyFolder, historyKey, pointerKey } from "@kv-assets/runtime/format";
+import { hashBytes } from "../src/hash.js";
+import { manifestKeys, parseManifestRecord } from "../src/manifest.js";
 import { startKvApiEmulator, type KvApiEmulator } from "./kv-api-emulator.js";
 import { makeProject, type Project } from "./project.js";
 

@@ -2,8 +2,12 @@
 // prune of one ever reads, trusts or deletes another's keys.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { getAsset, isContentKey, pointerKey, type AssetManifest } from "@kv-assets/runtime";
-import { hashBytes, pruneAssets, readHistory, resolvePrefix, syncAssets } from "../src/index.js";
+import { getAsset, isContentKey, pointerKey } from "@kv-assets/runtime/format";
+import type { AssetManifest } from "@kv-assets/runtime";
+import { hashBytes } from "../src/hash.js";
+import { pruneAssets, syncAssets } from "../src/index.js";
+import { readHistory } from "../src/history.js";
+import { resolvePrefix } from "../src/manifest.js";
 import { releaseLock, takeLock } from "../src/locks.js";
 import { memoryTarget, type MemoryTarget } from "./memory-target.js";
 import { memoryLogger } from "./project.js";

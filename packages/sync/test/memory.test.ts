@@ -2,9 +2,10 @@
 // time and uploaded a stored part at a time, and one over the limit is refused from its size.
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { KV_VALUE_LIMIT, contentKey, partKeys } from "@kv-assets/runtime";
+import { KV_VALUE_LIMIT, contentKey, partKeys } from "@kv-assets/runtime/format";
 import { describe, expect, it } from "vitest";
-import { hashBytes, syncAssets } from "../src/index.js";
+import { hashBytes } from "../src/hash.js";
+import { syncAssets } from "../src/index.js";
 import type { KvTarget } from "../src/target.js";
 import { makeProject, memoryLogger } from "./project.js";
 

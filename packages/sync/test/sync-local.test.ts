@@ -4,15 +4,13 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import {
   createAssetHandler,
-  FLAG_BUCKET,
-  getAsset,
   loadManifest,
-  partKeys,
-  pointerKey,
   type AssetStorage,
   type ManifestStorage,
 } from "@kv-assets/runtime";
-import { hashBytes, pruneAssets, syncAssets } from "../src/index.js";
+import { FLAG_BUCKET, getAsset, partKeys, pointerKey } from "@kv-assets/runtime/format";
+import { hashBytes } from "../src/hash.js";
+import { pruneAssets, syncAssets } from "../src/index.js";
 import { memoryTarget } from "./memory-target.js";
 import { makeProject, memoryLogger, readLocalBucket, readLocalKv } from "./project.js";
 

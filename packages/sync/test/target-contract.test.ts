@@ -1,7 +1,8 @@
 // One contract for every KvTarget a sync writes to: wrangler's local KV and local R2, the remote
 // KV API (through the emulator), and the in-memory target the property tests use.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openRemoteKv, openTarget } from "../src/index.js";
+import { openRemoteKv } from "../src/kv-remote.js";
+import { openTarget } from "../src/open-target.js";
 import type { KvTarget } from "../src/target.js";
 import { startKvApiEmulator } from "./kv-api-emulator.js";
 import { memoryTarget } from "./memory-target.js";

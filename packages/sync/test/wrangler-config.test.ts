@@ -5,7 +5,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { pointerKey } from "@kv-assets/runtime";
+import { pointerKey } from "@kv-assets/runtime/format";
 import { describe, expect, it } from "vitest";
 import { startCli } from "./cli-process.js";
 import { makeProject } from "./project.js";

@@ -2,7 +2,7 @@
 // that plugin has moved the Workers' imported assets into it, and the manifest filled in after.
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { manifestText, packManifest } from "@kv-assets/runtime";
+import { manifestText, packManifest } from "@kv-assets/runtime/format";
 import type { Plugin, ViteBuilder } from "vite";
 import { MANIFEST_FILE, publish, withCloudflare, type BuildState } from "./state.js";
 

@@ -1,7 +1,7 @@
 // `virtual:kv-manifest`: the synced manifest as the Worker imports it, a Text module beside its code.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { manifestText, packManifest } from "@kv-assets/runtime";
+import { manifestText, packManifest } from "@kv-assets/runtime/format";
 import type { Plugin } from "vite";
 import { emptyManifest, MANIFEST_FILE, withCloudflare, type BuildState } from "./state.js";
 

@@ -1,7 +1,7 @@
 // Without @cloudflare/vite-plugin: sync the client once it is written, then build the Worker
 // (the `worker` option) with the manifest compiled in.
 import { resolve } from "node:path";
-import { manifestText, packManifest } from "@kv-assets/runtime";
+import { manifestText, packManifest } from "@kv-assets/runtime/format";
 import type { Plugin, ViteBuilder } from "vite";
 import {
   MANIFEST_FILE,

@@ -1,6 +1,7 @@
 // What the plugin's parts share during one build: the resolved config, the synced manifest, and
 // the sync itself.
-import { KV_VALUE_LIMIT, MANIFEST_VERSION, type AssetManifest } from "@kv-assets/runtime";
+import { KV_VALUE_LIMIT, MANIFEST_VERSION } from "@kv-assets/runtime/format";
+import type { AssetManifest } from "@kv-assets/runtime";
 import {
   interruptible,
   KvAssetsError,

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { lockFolder, pointerKey } from "@kv-assets/runtime";
+import { lockFolder, pointerKey } from "@kv-assets/runtime/format";
 import { kvAssets, type KvAssetsOptions } from "@kv-assets/vite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startKvApiEmulator, type KvApiEmulator } from "../../sync/test/kv-api-emulator.js";

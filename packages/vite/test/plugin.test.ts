@@ -2,14 +2,8 @@ import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer } from "vite";
-import {
-  historyFolder,
-  pointerKey,
-  readManifestText,
-  unpackManifest,
-  validateManifest,
-  type AssetManifest,
-} from "@kv-assets/runtime";
+import { historyFolder, pointerKey, unpackManifest } from "@kv-assets/runtime/format";
+import { readManifestText, validateManifest, type AssetManifest } from "@kv-assets/runtime";
 import { clean, fixtures, runWorker, viteBuild } from "./build.js";
 
 async function historyCount(root: string, namespaceId: string): Promise<number> {

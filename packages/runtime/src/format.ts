@@ -1,0 +1,58 @@
+// @kv-assets/runtime/format: the manifest format and the namespace's key layout, shared with the
+// sync engine and the Vite plugin (one implementation of each), for tools that write or read them.
+export {
+  getAsset,
+  hasAsset,
+  validateManifest,
+  validateManifestIndex,
+  validateManifestRecord,
+  validateShard,
+  shardOf,
+  toAsset,
+  MANIFEST_VERSION,
+  KV_VALUE_LIMIT,
+  FLAG_IMMUTABLE,
+  FLAG_BUCKET,
+} from "./manifest.js";
+export type {
+  AssetManifest,
+  ManifestEntry,
+  ManifestVariant,
+  ManifestIndex,
+  ManifestSource,
+  ShardedManifest,
+  ContentEncoding,
+  Asset,
+  AssetVariant,
+} from "./manifest.js";
+export {
+  packManifest,
+  unpackManifest,
+  findPacked,
+  manifestText,
+  readManifestText,
+} from "./packed.js";
+export type { PackedManifest } from "./packed.js";
+export {
+  KV_KEY_LIMIT,
+  contentKey,
+  partKeys,
+  isContentKey,
+  pointerKey,
+  historyFolder,
+  historyKey,
+  historyTime,
+  lockFolder,
+  lockKey,
+  parseLockKey,
+  journalFolder,
+  journalKey,
+  journalTime,
+  copyKey,
+  projectPrefix,
+  isProjectId,
+  longestKey,
+  timeName,
+} from "./keys.js";
+export type { LockKind } from "./keys.js";
+export { decodePath, encodePath } from "./path.js";
