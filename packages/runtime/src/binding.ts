@@ -1,5 +1,6 @@
 // AssetBinding: an RPC-callable entrypoint that serves one project's files, chosen by ctx.props.
 
+import { logProblem } from "./log.js";
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { loadManifest, type LoadManifestOptions, type ManifestStorage } from "./load-manifest.js";
 import { createAssetHandler, type ServeAssetOptions } from "./serve.js";
@@ -56,9 +57,7 @@ export function createAssetBinding<Env = { ASSETS: KVNamespace }>(
     override async fetch(request: Request): Promise<Response> {
       const storage = storageOf(this.env);
       if (!storage) {
-        console.error(
-          "[kv-assets] AssetBinding has no storage; bind the KV namespace as ASSETS or pass storage",
-        );
+        logProblem("AssetBinding has no storage; bind the KV namespace as ASSETS or pass storage");
         return new Response("Service Unavailable\n", { status: 503 });
       }
       const project = (this.ctx.props as Partial<AssetBindingProps> | undefined)?.project;

@@ -1,5 +1,6 @@
 // loadManifest: reads a published manifest from KV at request time, for platforms serving many projects.
 
+import { logProblem } from "./log.js";
 import { boundedMap, type BoundedMap } from "./bounded.js";
 import { contentKey, isProjectId, pointerKey, projectPrefix } from "./keys.js";
 import {
@@ -54,8 +55,8 @@ export async function loadManifest(
 ): Promise<ManifestSource | null> {
   const prefix = manifestPrefix(options.prefix ?? "", options.project);
   if (prefix === null) {
-    console.error(
-      `[kv-assets] project id ${JSON.stringify(options.project)} is not valid; use 1-64 letters, digits, "-" or "_"`,
+    logProblem(
+      `project id ${JSON.stringify(options.project)} is not valid; use 1-64 letters, digits, "-" or "_"`,
     );
     return null;
   }
@@ -76,9 +77,7 @@ export async function loadManifest(
     },
     (error: unknown) => {
       // Keep serving the last good deploy: a broken or unreadable record must not take a site down.
-      console.error(
-        `[kv-assets] cannot load the manifest at "${prefix}manifest": ${String(error)}`,
-      );
+      logProblem(`cannot load the manifest at "${prefix}manifest": ${String(error)}`);
       entry.text = cached?.text;
       entry.value = cached?.value ?? null;
       return entry.value;

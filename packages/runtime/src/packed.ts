@@ -1,5 +1,6 @@
 // The compact form the Vite plugin compiles a manifest into: one sorted string, searched in place.
 
+import { misconfigured } from "./log.js";
 import type { AssetManifest, ContentEncoding, ManifestEntry, ManifestVariant } from "./manifest.js";
 
 /**
@@ -53,9 +54,7 @@ export function manifestText(manifest: PackedManifest): string {
 export function readManifestText(text: string): PackedManifest {
   const newline = text.indexOf("\n");
   if (newline === -1) {
-    throw new Error(
-      "[kv-assets] the compiled manifest is not a manifest text; run vite build again",
-    );
+    misconfigured("the compiled manifest is not a manifest text; run vite build again");
   }
   const tables = JSON.parse(text.slice(0, newline)) as Omit<PackedManifest, "packed">;
   return { ...tables, packed: text.slice(newline + 1) };

@@ -77,9 +77,7 @@ export function splitUrl(href: string): SplitUrl {
 
 // Segments of at least one character with no escape, backslash or control character, none `.` or
 // `..`, and an optional trailing slash: decoding such a path gives it back unchanged.
-// eslint-disable-next-line no-control-regex
 const PLAIN = /^(?=\/)(?:\/(?!\.\.?(?:\/|$))[^/%\\\u0000-\u001f\u007f]+)*\/?$/;
 
 // Control characters (NUL, CR, LF, ...) and both slashes cannot appear in a file name we serve.
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f/\\]/;

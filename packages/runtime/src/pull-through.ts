@@ -1,5 +1,6 @@
 // createPullThrough: serves files of an HTTP origin (an S3 bucket, any server) and keeps copies in KV.
 
+import { logProblem, misconfigured } from "./log.js";
 import { copyKey } from "./keys.js";
 import { KV_VALUE_LIMIT } from "./manifest.js";
 import { decodePath, encodePath } from "./path.js";
@@ -107,13 +108,13 @@ export function createPullThrough(options: PullThroughOptions): AssetHandler {
       await hit.value?.cancel();
     } catch (error) {
       // KV trouble must not take the site down while the origin can still answer.
-      console.error(`[kv-assets] reading the copy of ${target.href} failed: ${String(error)}`);
+      logProblem(`reading the copy of ${target.href} failed: ${String(error)}`);
     }
     if (!ctx) {
       if (!toldNoContext) {
         toldNoContext = true;
-        console.error(
-          "[kv-assets] pull-through needs each request's ctx to keep copies: call pull(request, ctx); answering from the origin until then",
+        logProblem(
+          "pull-through needs each request's ctx to keep copies: call pull(request, ctx); answering from the origin until then",
         );
       }
       return fromOrigin(target);
@@ -185,7 +186,7 @@ export function createPullThrough(options: PullThroughOptions): AssetHandler {
           copy ? kv.put(key, copy.bytes, { expirationTtl, metadata: copy.metadata }) : undefined,
         )
         .catch((error: unknown) => {
-          console.error(`[kv-assets] storing the copy of ${target.href} failed: ${String(error)}`);
+          logProblem(`storing the copy of ${target.href} failed: ${String(error)}`);
         })
         .finally(release),
     );
@@ -269,12 +270,13 @@ interface Copy {
 }
 
 function badGateway(target: URL, error: unknown): Response {
-  console.error(`[kv-assets] fetching ${target.href} from the origin failed: ${String(error)}`);
+  logProblem(`fetching ${target.href} from the origin failed: ${String(error)}`);
   return new Response("Bad Gateway\n", { status: 502, headers: { "Cache-Control": "no-store" } });
 }
 
+// Options of the pull-through are named after it in every message.
 function fail(message: string): never {
-  throw new Error(`[kv-assets] pull-through: ${message}`);
+  return misconfigured(`pull-through: ${message}`);
 }
 
 function parseOrigin(origin: string): URL {

@@ -1,5 +1,6 @@
 // serveAsset: answers a GET or HEAD for a file of the manifest, or resolves null so the app can route it.
 
+import { logProblem, misconfigured } from "./log.js";
 import { catalogOf, type Catalog } from "./catalog.js";
 import { withEdgeCache } from "./edge-cache.js";
 import { negotiateEncoding } from "./encoding.js";
@@ -98,9 +99,7 @@ export function createAssetHandler(
   const cacheTtl = options.cacheTtl ?? 31536000;
   const wantsEdgeCache = options.edgeCache ?? false;
   if (!(cacheTtl >= 30)) {
-    throw new Error(
-      `[kv-assets] cacheTtl must be at least 30 seconds, KV's minimum (got ${cacheTtl})`,
-    );
+    misconfigured(`cacheTtl must be at least 30 seconds, KV's minimum (got ${cacheTtl})`);
   }
   const edgeCache = wantsEdgeCache && typeof caches !== "undefined";
   const bucket = options.bucket;
@@ -112,7 +111,7 @@ export function createAssetHandler(
       return await handle(request, ctx);
     } catch (error) {
       // Nothing above is expected to throw; if it does, the request still gets an answer.
-      console.error(`[kv-assets] failed to serve ${request.url}: ${String(error)}`);
+      logProblem(`failed to serve ${request.url}: ${String(error)}`);
       return unavailable();
     }
   };
@@ -182,15 +181,15 @@ export function createAssetHandler(
     );
     const store = asset.inBucket ? bucket : storage;
     if (!store) {
-      console.error(
-        `[kv-assets] ${asset.path} is stored in R2, but no bucket was given; pass { bucket: r2Storage(env.BUCKET) }`,
+      logProblem(
+        `${asset.path} is stored in R2, but no bucket was given; pass { bucket: r2Storage(env.BUCKET) }`,
       );
       return unavailable();
     }
     if (edgeCache && !ctx && !toldNoContext) {
       toldNoContext = true;
-      console.error(
-        "[kv-assets] edgeCache needs each request's ctx to write the cache: call handler(request, ctx); serving from storage until then",
+      logProblem(
+        "edgeCache needs each request's ctx to write the cache: call handler(request, ctx); serving from storage until then",
       );
     }
     const source =
@@ -208,14 +207,12 @@ export function createAssetHandler(
         rangeHeader,
       );
     } catch (error) {
-      console.error(
-        `[kv-assets] storage failed reading "${selected.key}" for ${asset.path}: ${String(error)}`,
-      );
+      logProblem(`storage failed reading "${selected.key}" for ${asset.path}: ${String(error)}`);
       return unavailable();
     }
     if ("missing" in response) {
-      console.error(
-        `[kv-assets] storage has no value for key "${response.missing}" (${asset.path}); the manifest is ahead of storage, re-run the sync`,
+      logProblem(
+        `storage has no value for key "${response.missing}" (${asset.path}); the manifest is ahead of storage, re-run the sync`,
       );
       return unavailable();
     }

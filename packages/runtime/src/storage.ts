@@ -1,5 +1,6 @@
 // Where bodies come from: the storage interface, and reading a body (or a byte range of it) by parts.
 
+import { logProblem } from "./log.js";
 import { partKeys } from "./keys.js";
 import type { ByteRange } from "./range.js";
 
@@ -38,8 +39,8 @@ export async function openBody(
   const keys = partKeys(key, size, chunk);
   const options = { type: "stream", cacheTtl } as const;
   // Streams from KV, R2 and the Cache API carry their length: the response gets Content-Length
-  // from the stored value itself, with no copy and no pipe (bench:runtime measured a pipe through
-  // a FixedLengthStream at about half the speed). A storage that returns a JavaScript stream
+  // from the stored value itself, with no copy and no pipe (a pipe through a FixedLengthStream is
+  // much slower: see "1 MiB file 200" in bench/RESULTS.md). A storage that returns a JavaScript stream
   // gets a chunked response.
   if (range !== null && keys.length === 1 && storage.getRange) {
     const stream = await storage.getRange(key, range);
@@ -136,7 +137,7 @@ export function slice(parts: ReadableStream[], skip: number, length: number): Re
       if (remaining > 0) throw new Error(`stored body ended ${remaining} bytes short`);
       await writer.close().catch(() => {});
     } catch (error) {
-      console.error(`[kv-assets] reading a stored body failed: ${String(error)}`);
+      logProblem(`reading a stored body failed: ${String(error)}`);
       await writer.abort(error).catch(() => {});
       await Promise.all(parts.map((p) => p.cancel().catch(() => {})));
     }

@@ -235,7 +235,6 @@ describe("decodePath over random paths", () => {
       } catch {
         return null;
       }
-      // eslint-disable-next-line no-control-regex
       if (decoded === "." || decoded === ".." || /[\u0000-\u001f\u007f/\\]/.test(decoded))
         return null;
       out.push(decoded);

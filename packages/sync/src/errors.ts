@@ -1,4 +1,5 @@
-// One error type for everything a user can fix, with the package name and what to do in the message.
+// One error type for everything a user can fix, and one logger, each naming the package once.
+import type { SyncLogger } from "./options.js";
 
 /** A problem the user can fix: misconfiguration, bad input, or a failure that outlived retries. */
 export class KvAssetsError extends Error {
@@ -11,6 +12,14 @@ export class KvAssetsError extends Error {
 /** Throws a {@link KvAssetsError}; the message says what was wrong and what to do. */
 export function fail(message: string, cause?: unknown): never {
   throw new KvAssetsError(message, cause === undefined ? undefined : { cause });
+}
+
+/** Wraps the logger a run was given so every line it is told names the package. */
+export function packageLogger(logger: SyncLogger): SyncLogger {
+  return {
+    info: (message) => logger.info(`[kv-assets] ${message}`),
+    warn: (message) => logger.warn(`[kv-assets] ${message}`),
+  };
 }
 
 /** A short description of any thrown value, with credentials removed. */

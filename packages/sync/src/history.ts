@@ -76,7 +76,7 @@ export async function readHistory(
     try {
       manifests.push(parseManifest(text));
     } catch (error) {
-      logger.warn(`[kv-assets] ignoring manifest record ${name}: ${describeError(error)}`);
+      logger.warn(`ignoring manifest record ${name}: ${describeError(error)}`);
     }
   }
   return manifests;

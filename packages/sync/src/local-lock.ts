@@ -51,7 +51,7 @@ export async function lockLocalState(
     const holder = await readHolder(file);
     const dead = await deadReason(file, holder);
     if (dead) {
-      onWait(`[kv-assets] took over the lock of local state in ${dir}: ${dead}`);
+      onWait(`took over the lock of local state in ${dir}: ${dead}`);
       // Compare just before removing, so a run that took it over a moment ago keeps it.
       const now = await readHolder(file);
       if (holder === undefined ? now === undefined : sameHolder(now, holder))
@@ -61,7 +61,7 @@ export async function lockLocalState(
     if (!told) {
       const who = holder ? `process ${holder.pid} on ${holder.host}` : "another run";
       onWait(
-        `[kv-assets] waiting for ${who} to finish with local state in ${dir} (two runs at once would corrupt each other's writes)`,
+        `waiting for ${who} to finish with local state in ${dir} (two runs at once would corrupt each other's writes)`,
       );
       told = true;
     }

@@ -147,9 +147,7 @@ export async function activeLocks(
       continue;
     }
     dead.push(lock.key);
-    onDead(
-      `[kv-assets] ${dryRun ? "would take over" : "took over"} the ${describeLock(lock)}: ${reason}`,
-    );
+    onDead(`${dryRun ? "would take over" : "took over"} the ${describeLock(lock)}: ${reason}`);
   }
   if (!dryRun && dead.length > 0) await target.deleteMany(dead);
   return active;

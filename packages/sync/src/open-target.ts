@@ -1,5 +1,5 @@
 // Opens what a sync writes to: local KV state (wrangler's own) or the remote KV API.
-import { fail } from "./errors.js";
+import { fail, packageLogger } from "./errors.js";
 import { openLocalKv } from "./kv-local.js";
 import { openRemoteKv } from "./kv-remote.js";
 import type { SyncOptions } from "./options.js";
@@ -28,7 +28,7 @@ export async function targetOpener(options: SyncOptions): Promise<() => Promise<
         persistTo: options.persistTo,
         environment: options.environment,
         bucket: options.r2?.binding,
-        onWait: (message) => (options.logger ?? console).warn(message),
+        onWait: (message) => packageLogger(options.logger ?? console).warn(message),
       });
   }
   if (options.r2) {

@@ -1,7 +1,7 @@
 // The options of a sync, what it returns, and the settings it runs with once defaults are resolved.
 import { KV_VALUE_LIMIT } from "@kv-assets/runtime/format";
 import type { AssetManifest } from "@kv-assets/runtime";
-import { fail } from "./errors.js";
+import { fail, packageLogger } from "./errors.js";
 import type { RemoteKvOptions } from "./kv-remote.js";
 import { resolvePrefix, viteFingerprint } from "./manifest.js";
 import type { ScanOptions, SkippedFile } from "./scan.js";
@@ -186,7 +186,7 @@ export function resolveSyncOptions(options: SyncOptions): SyncSettings {
     shardSize: options.shardSize ?? 1000,
     r2: options.r2 && { binding: options.r2.binding, minSize: options.r2.minSize ?? 1024 * 1024 },
     allowEmpty: options.allowEmpty ?? false,
-    logger: options.logger ?? console,
+    logger: packageLogger(options.logger ?? console),
     onProgress: options.onProgress ?? (() => {}),
     signal: options.signal,
     started: Date.now(),

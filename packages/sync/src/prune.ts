@@ -8,7 +8,7 @@ import {
   pointerKey,
 } from "@kv-assets/runtime/format";
 import type { AssetManifest, ManifestIndex } from "@kv-assets/runtime";
-import { describeError, fail } from "./errors.js";
+import { describeError, fail, packageLogger } from "./errors.js";
 import { historyRecords, RECENT_UPLOAD_SECONDS } from "./history.js";
 import {
   activeLocks,
@@ -152,7 +152,7 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
   const keep = options.keep ?? 3;
   const graceSeconds = options.graceSeconds ?? 3600;
   const dryRun = options.dryRun ?? false;
-  const logger = options.logger ?? console;
+  const logger = packageLogger(options.logger ?? console);
 
   const target = options.target ?? (await openTarget(options));
   const runningSyncs = async (own: Lock | undefined): Promise<Lock[]> =>
@@ -169,7 +169,7 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
     const careful = syncs.length > 0;
     if (careful) {
       logger.info(
-        `[kv-assets] a sync of ${JSON.stringify(prefix)} is running (${describeLock(syncs[0]!)}); keeping the keys of every manifest and every history record`,
+        `a sync of ${JSON.stringify(prefix)} is running (${describeLock(syncs[0]!)}); keeping the keys of every manifest and every history record`,
       );
     }
     const history = await historyRecords(target, prefix);
@@ -201,7 +201,7 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
     }
     if (history.length === 0 && latest === null) {
       logger.info(
-        `[kv-assets] nothing to prune under ${JSON.stringify(prefix)}: no manifest has been published`,
+        `nothing to prune under ${JSON.stringify(prefix)}: no manifest has been published`,
       );
       return { deleted: [], deletedManifests: [], referenced: 0, dryRun };
     }
@@ -233,7 +233,7 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
       const started = (await runningSyncs(lock)).filter((l) => !known.has(l.key));
       if (started.length > 0) {
         logger.warn(
-          `[kv-assets] a sync of ${JSON.stringify(prefix)} started while pruning; deleted nothing, run prune again once it has finished`,
+          `a sync of ${JSON.stringify(prefix)} started while pruning; deleted nothing, run prune again once it has finished`,
         );
         return { deleted: [], deletedManifests: [], referenced: referenced.size, dryRun };
       }
@@ -255,7 +255,7 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
     }
     deleted.push(...deletedInBucket);
     logger.info(
-      `[kv-assets] ${dryRun ? "would delete" : "deleted"} ${deleted.length} keys and ${dropped.length} old manifests; ` +
+      `${dryRun ? "would delete" : "deleted"} ${deleted.length} keys and ${dropped.length} old manifests; ` +
         `kept ${referenced.size} keys of the newest ${kept.length} manifests in ${target.description}`,
     );
     const result: PruneResult = {

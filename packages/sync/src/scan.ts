@@ -108,7 +108,8 @@ export async function scanDirectory(
     folders = next;
   }
 
-  // Many stats at once: one after the other, they cost seconds on sites of tens of thousands of files.
+  // Many stats at once: one after the other, they dominate the scan of a large site (see the sync
+  // section of bench/RESULTS.md).
   await eachLimited(regular, 64, async ({ path, absolute }) => {
     const info = await stat(absolute).catch(() => null);
     if (!info) fail(`cannot read ${absolute}; check its permissions or remove it`);
@@ -160,7 +161,7 @@ export function describeSkipped(skipped: SkippedFile[]): string[] {
       .map((s) => (s.detail ? `${s.path} (${s.detail})` : s.path))
       .join(", ");
     const more = these.length > 10 ? `, and ${these.length - 10} more` : "";
-    lines.push(`[kv-assets] ${label}: ${names}${more}`);
+    lines.push(`${label}: ${names}${more}`);
   }
   return lines;
 }
@@ -218,7 +219,6 @@ function servableName(bytes: Buffer): string | { problem: string } {
   } catch {
     return { problem: "the name is not UTF-8" };
   }
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) return { problem: "the name holds control characters" };
   if (name.includes("\\")) return { problem: "the name holds a backslash" };
   return name;

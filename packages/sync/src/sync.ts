@@ -25,7 +25,7 @@ import { createUploader, type Uploader } from "./upload.js";
  */
 export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
   const settings = resolveSyncOptions(options);
-  const { prefix, logger } = settings;
+  const { logger } = settings;
   // Local KV takes a couple of seconds to start: scan and hash meanwhile, keeping no bytes.
   const opening = options.target
     ? Promise.resolve(options.target)
@@ -123,7 +123,7 @@ async function announce(target: KvTarget, settings: SyncSettings): Promise<HeldL
     lock,
     (prunes) =>
       logger.info(
-        `[kv-assets] waiting for a prune of ${JSON.stringify(prefix)} that started ${new Date(prunes[0]!.started).toISOString()} to finish (its lock: ${prunes[0]!.key}; \`kv-assets unlock\` clears one left by a prune that died)`,
+        `waiting for a prune of ${JSON.stringify(prefix)} that started ${new Date(prunes[0]!.started).toISOString()} to finish (its lock: ${prunes[0]!.key}; \`kv-assets unlock\` clears one left by a prune that died)`,
       ),
     (message) => logger.warn(message),
   );
@@ -133,7 +133,7 @@ async function announce(target: KvTarget, settings: SyncSettings): Promise<HeldL
 function summary(stats: SyncResult["stats"], contentKeys: number): string {
   const { files, newFiles } = stats;
   return (
-    `[kv-assets] ${files} files, ${newFiles} new (${formatBytes(stats.uploadedBytes)} in ${contentKeys} keys), ` +
+    `${files} files, ${newFiles} new (${formatBytes(stats.uploadedBytes)} in ${contentKeys} keys), ` +
     `${files - newFiles} unchanged, ${stats.skipped.length} left out; manifest published to ${stats.target} in ${stats.durationMs} ms`
   );
 }

@@ -1,5 +1,5 @@
 // unlockAssets: removes lock records by hand, for when a sync or prune died and its lock is in the way.
-import { fail } from "./errors.js";
+import { fail, packageLogger } from "./errors.js";
 import { deadReason, describeLock, listLocks } from "./locks.js";
 import { resolvePrefix } from "./manifest.js";
 import { openTarget } from "./open-target.js";
@@ -23,7 +23,7 @@ export interface UnlockOptions extends Omit<PruneOptions, "keep" | "graceSeconds
 export async function unlockAssets(options: UnlockOptions = {}): Promise<{ removed: string[] }> {
   validateSyncOptions(options as Record<string, unknown>);
   const prefix = resolvePrefix(options.prefix ?? "", options.project);
-  const logger = options.logger ?? console;
+  const logger = packageLogger(options.logger ?? console);
   const target = options.target ?? (await openTarget(options));
   try {
     const locks = await listLocks(target, prefix);
@@ -34,9 +34,9 @@ export async function unlockAssets(options: UnlockOptions = {}): Promise<{ remov
       );
     }
     await target.deleteMany(locks.map((lock) => lock.key));
-    for (const lock of locks) logger.info(`[kv-assets] removed the ${describeLock(lock)}`);
+    for (const lock of locks) logger.info(`removed the ${describeLock(lock)}`);
     if (locks.length === 0)
-      logger.info(`[kv-assets] no lock under ${JSON.stringify(prefix)} in ${target.description}`);
+      logger.info(`no lock under ${JSON.stringify(prefix)} in ${target.description}`);
     return { removed: locks.map((lock) => lock.key) };
   } finally {
     if (!options.target) await target.close();
