@@ -27,7 +27,7 @@ export function contentKey(prefix: string, hash: string): string {
   return prefix + hash;
 }
 
-/** Storage keys holding a body of `size` bytes stored under `key`: one, or its parts when chunked. */
+/** Storage keys holding a body of `size` bytes stored under `key`: one, or its parts when it is stored in parts. */
 export function partKeys(key: string, size: number, chunk: number): string[] {
   if (size <= chunk) return [key];
   const count = Math.ceil(size / chunk);

@@ -89,7 +89,7 @@ export const FLAG_BUCKET = 2;
 export interface Asset {
   /** URL path of the file. */
   path: string;
-  /** Storage key of the identity body (first part's base when chunked). */
+  /** Storage key of the identity body (the base of its part keys when stored in parts). */
   key: string;
   /** Strong entity tag, quoted. */
   etag: string;

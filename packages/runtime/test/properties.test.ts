@@ -33,14 +33,14 @@ const files: Record<string, FixtureFile> = {
   "/empty.txt": { body: "" },
 };
 let manifest: AssetManifest;
-let chunked: AssetManifest;
+let inParts: AssetManifest;
 const keys = new Set<string>();
 /** Identity bytes of each file by its ETag, to check what a 206 sent. */
 const byEtag = new Map<string, Uint8Array>();
 
 beforeAll(async () => {
   manifest = await seed(env.ASSETS, files, { prefix: "prop/" });
-  chunked = await seed(
+  inParts = await seed(
     env.ASSETS,
     { "/big.bin": files["/big.bin"]! },
     { prefix: "prop-parts/", chunk: 100 },
@@ -48,8 +48,8 @@ beforeAll(async () => {
   for (const [file, entry] of Object.entries(manifest.files)) {
     byEtag.set(`"${entry[0]}"`, toBytes(files[file]!.body));
   }
-  byEtag.set(`"${chunked.files["/big.bin"]![0]}"`, big);
-  for (const m of [manifest, chunked]) {
+  byEtag.set(`"${inParts.files["/big.bin"]![0]}"`, big);
+  for (const m of [manifest, inParts]) {
     for (const [hash, size, , , , variants] of Object.values(m.files)) {
       keys.add(m.prefix + hash);
       for (let i = 0; i * m.chunk < size; i++) keys.add(`${m.prefix}${hash}.${i}`);
@@ -296,7 +296,7 @@ describe("serveAsset over random requests", () => {
         } catch {
           return; // not a request a client could send
         }
-        seen.add(await check(request, parts ? chunked : manifest, o));
+        seen.add(await check(request, parts ? inParts : manifest, o));
       }),
       { numRuns: 600 },
     );
@@ -356,7 +356,7 @@ describe("serveAsset over random requests", () => {
           if (ifRange !== undefined) h["If-Range"] = ifRange;
           const request = new Request(`https://site.example${p}`, { headers: h });
           const o = { htmlHandling: "none", notFoundHandling: "none" } as const;
-          seen.add(await check(request, parts && p === "/big.bin" ? chunked : manifest, o));
+          seen.add(await check(request, parts && p === "/big.bin" ? inParts : manifest, o));
         },
       ),
       { numRuns: 400 },

@@ -18,7 +18,7 @@ const big = new Uint8Array(300).map((_, i) => i % 251);
 const html = "<!doctype html><title>home</title>";
 
 let manifest: AssetManifest;
-let chunked: AssetManifest;
+let inParts: AssetManifest;
 let form: (manifest: AssetManifest) => ManifestSource = (m) => m;
 let host = "example.com";
 const packedForms = new WeakMap<AssetManifest, PackedManifest>();
@@ -51,7 +51,7 @@ beforeAll(async () => {
     "/.well-known/security.txt": { body: "Contact: mailto:security@example.com" },
     "/empty.txt": { body: "" },
   });
-  chunked = await seed(
+  inParts = await seed(
     env.ASSETS,
     { "/large.bin": { body: big, type: "application/octet-stream" } },
     { chunk: 64 },
@@ -405,7 +405,7 @@ describe.each([
 
   describe("values stored in parts", () => {
     it("streams every part back in order", async () => {
-      const { response, reads } = await serve(get("/large.bin"), {}, chunked);
+      const { response, reads } = await serve(get("/large.bin"), {}, inParts);
       expect(response?.headers.get("Content-Length")).toBe("300");
       expect(await bytes(response)).toEqual(big);
       expect(reads).toHaveLength(5);
@@ -417,7 +417,7 @@ describe.each([
     ])("logs nothing when the client goes away in the middle of %s", async (_, headers) => {
       const errors = vi.spyOn(console, "error").mockImplementation(() => {});
       try {
-        const { response } = await serve(get("/large.bin", headers), {}, chunked);
+        const { response } = await serve(get("/large.bin", headers), {}, inParts);
         const reader = response!.body!.getReader();
         await reader.read();
         await reader.cancel(new Error("Network connection lost."));
@@ -432,7 +432,7 @@ describe.each([
       const { response, reads } = await serve(
         get("/large.bin", { Range: "bytes=60-70" }),
         {},
-        chunked,
+        inParts,
       );
       expect(response?.status).toBe(206);
       expect(await bytes(response)).toEqual(big.slice(60, 71));
@@ -525,12 +525,12 @@ describe.each([
       }
     });
 
-    it("answers 503 when one part of a chunked value is missing", async () => {
-      const key = `${chunked.prefix}${chunked.files["/large.bin"]![0]}.2`;
+    it("answers 503 when one part of a inParts value is missing", async () => {
+      const key = `${inParts.prefix}${inParts.files["/large.bin"]![0]}.2`;
       const saved = await env.ASSETS.get(key, "arrayBuffer");
       await env.ASSETS.delete(key);
       try {
-        const { response } = await serve(get("/large.bin"), {}, chunked);
+        const { response } = await serve(get("/large.bin"), {}, inParts);
         expect(response?.status).toBe(503);
       } finally {
         await env.ASSETS.put(key, saved!);
@@ -581,7 +581,7 @@ describe.each([
       const first = await serve(
         get("/large.bin", { Range: "bytes=100-209" }),
         options,
-        chunked,
+        inParts,
         ctx,
       );
       expect(first.response?.status).toBe(206);
@@ -591,7 +591,7 @@ describe.each([
       const second = await serve(
         get("/large.bin", { Range: "bytes=130-200" }),
         options,
-        chunked,
+        inParts,
         ctx,
       );
       expect(second.response?.headers.get("Content-Range")).toBe("bytes 130-200/300");

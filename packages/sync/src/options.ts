@@ -74,7 +74,7 @@ export interface SyncOptions extends ScanOptions {
    * Largest value per key; bigger bodies are stored in parts.
    * @default 26214400 (KV's 25 MiB limit)
    */
-  chunkSize?: number;
+  partSize?: number;
   /**
    * Largest file accepted, in bytes.
    * @default 1073741824 (1 GiB)
@@ -165,7 +165,7 @@ export interface SyncSettings {
 /** Checks `options` and resolves every default, or throws naming the first problem. */
 export function resolveSyncOptions(options: SyncOptions): SyncSettings {
   validateSyncOptions(options as Record<string, unknown>);
-  const chunk = options.chunkSize ?? KV_VALUE_LIMIT;
+  const chunk = options.partSize ?? KV_VALUE_LIMIT;
   const maxFileSize = options.maxFileSize ?? 1024 * 1024 * 1024;
   const prefix = resolvePrefix(
     options.prefix ?? "",

@@ -55,7 +55,7 @@ const RULES: Record<string, Rule> = {
   keep: whole(1),
   graceSeconds: finite,
   maxFileSize: whole(1),
-  chunkSize: whole(1, KV_VALUE_LIMIT),
+  partSize: whole(1, KV_VALUE_LIMIT),
   shardSize: whole(1),
   batchBytes: whole(1),
   precompressMinSize: whole(0),

@@ -90,13 +90,13 @@ describe("syncAssets to local KV", () => {
     );
   });
 
-  it("splits a value over the chunk size into parts that read back in order", async () => {
+  it("splits a value over the part size into parts that read back in order", async () => {
     const big = new Uint8Array(1000).map((_, i) => (i * 7) % 256);
     const project = await makeProject({ "big.bin": big });
     const { manifest } = await syncAssets({
       dir: project.dist,
       cwd: project.root,
-      chunkSize: 300,
+      partSize: 300,
       logger: memoryLogger(),
     });
     const asset = getAsset(manifest, "/big.bin")!;
