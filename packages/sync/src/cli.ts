@@ -6,7 +6,7 @@ import { KvAssetsError, describeError, fail } from "./errors.js";
 import { terminalProgress } from "./progress.js";
 import { pruneAssets } from "./prune.js";
 import { interruptible, signalExitCode, type Interruptible } from "./signals.js";
-import type { SyncOptions } from "./options.js";
+import type { SyncLogger, SyncOptions } from "./options.js";
 import { syncAssets } from "./sync.js";
 import { unlockAssets } from "./unlock.js";
 
@@ -219,29 +219,17 @@ async function prune(args: string[], io: CliIo, signal: AbortSignal): Promise<nu
       },
     }),
   );
-  if (values.help) {
-    io.stdout(PRUNE_HELP);
-    return 0;
-  }
-  if (positionals.length > 0) {
-    io.stderr(
-      `[kv-assets] prune takes no folder (got "${positionals[0]}"); see kv-assets prune --help\n`,
-    );
-    return 1;
-  }
+  const early = helpOrNoFolder("prune", PRUNE_HELP, values.help, positionals, io);
+  if (early !== undefined) return early;
   const keep = values.keep === undefined ? undefined : wholeNumber("--keep", values.keep);
   const graceSeconds =
     values.grace === undefined ? undefined : wholeNumber("--grace", values.grace);
-  const logger = {
-    info: (m: string) => io.stdout(`${m}\n`),
-    warn: (m: string) => io.stderr(`${m}\n`),
-  };
   const result = await pruneAssets({
     ...connection(values),
     keep,
     graceSeconds,
     dryRun: values["dry-run"],
-    logger,
+    logger: ioLogger(io),
     signal,
   });
   if (result.dryRun) {
@@ -265,22 +253,34 @@ async function unlock(args: string[], io: CliIo): Promise<number> {
       options: { ...sharedOptions, force: { type: "boolean" } },
     }),
   );
-  if (values.help) {
-    io.stdout(UNLOCK_HELP);
+  const early = helpOrNoFolder("unlock", UNLOCK_HELP, values.help, positionals, io);
+  if (early !== undefined) return early;
+  await unlockAssets({ ...connection(values), force: values.force, logger: ioLogger(io) });
+  return 0;
+}
+
+// A command's summary goes to stdout, its warnings to stderr.
+function ioLogger(io: CliIo): SyncLogger {
+  return { info: (m) => io.stdout(`${m}\n`), warn: (m) => io.stderr(`${m}\n`) };
+}
+
+// Answers --help, or a folder given to a command that takes none, with its exit code.
+function helpOrNoFolder(
+  command: string,
+  help: string,
+  wantsHelp: boolean | undefined,
+  positionals: string[],
+  io: CliIo,
+): number | undefined {
+  if (wantsHelp) {
+    io.stdout(help);
     return 0;
   }
-  if (positionals.length > 0) {
-    io.stderr(
-      `[kv-assets] unlock takes no folder (got "${positionals[0]}"); see kv-assets unlock --help\n`,
-    );
-    return 1;
-  }
-  await unlockAssets({
-    ...connection(values),
-    force: values.force,
-    logger: { info: (m) => io.stdout(`${m}\n`), warn: (m) => io.stderr(`${m}\n`) },
-  });
-  return 0;
+  if (positionals.length === 0) return undefined;
+  io.stderr(
+    `[kv-assets] ${command} takes no folder (got "${positionals[0]}"); see kv-assets ${command} --help\n`,
+  );
+  return 1;
 }
 
 // Opens `path` for writing without changing it; `discard` removes it again if it was created here.
