@@ -40,6 +40,7 @@ ${SHARED}
   --out <file>        also write the manifest as JSON (import it in your Worker)
   --exclude <glob>    leave matching files out (gitignore syntax; repeatable)
   --max-file-size <n> largest file accepted, in bytes (default 1073741824, 1 GiB)
+  --base-path <path>  URL path the files are served under, e.g. /app/ (default /)
   --allow-empty       publish even when <dir> has no file, replacing the live site with nothing
   --source-maps       publish *.map files too
   --no-precompress    do not make br/gzip variants
@@ -141,6 +142,7 @@ async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<num
         ...sharedOptions,
         out: { type: "string" },
         "r2-min-size": { type: "string" },
+        "base-path": { type: "string" },
         exclude: { type: "string", multiple: true },
         "source-maps": { type: "boolean" },
         "no-precompress": { type: "boolean" },
@@ -179,6 +181,7 @@ async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<num
       signal,
       maxFileSize,
       allowEmpty: values["allow-empty"],
+      basePath: values["base-path"],
       exclude: values.exclude,
       includeSourceMaps: values["source-maps"],
       precompress: values["no-precompress"] ? false : undefined,

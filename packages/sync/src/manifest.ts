@@ -106,10 +106,18 @@ export function parseManifest(text: string): AssetManifest {
   return value as AssetManifest;
 }
 
-/** Turns synced files into a manifest. Tables are filled in first-seen order so output is stable. */
+/**
+ * Turns synced files into a manifest, each under `basePath` (default `/`). Tables are filled in
+ * first-seen order so output is stable.
+ */
 export function createManifest(
   files: SyncedFile[],
-  { prefix, chunk, created }: { prefix: string; chunk: number; created: number },
+  {
+    prefix,
+    chunk,
+    created,
+    basePath = "/",
+  }: { prefix: string; chunk: number; created: number; basePath?: string },
 ): AssetManifest {
   const types: string[] = [];
   const times: number[] = [];
@@ -127,7 +135,8 @@ export function createManifest(
       (file.immutable ? FLAG_IMMUTABLE : 0) | (file.inBucket ? FLAG_BUCKET : 0),
     ] as const;
     const variants = file.variants.map((v): ManifestVariant => [v.encoding, v.hash, v.size]);
-    entries[file.path] = variants.length > 0 ? [...head, variants] : [...head];
+    entries[basePath.slice(0, -1) + file.path] =
+      variants.length > 0 ? [...head, variants] : [...head];
   }
   return { v: MANIFEST_VERSION, prefix, chunk, types, times, files: entries, created };
 }

@@ -1,5 +1,5 @@
 // The options of a sync, what it returns, and the settings it runs with once defaults are resolved.
-import { KV_VALUE_LIMIT } from "@kv-assets/runtime/format";
+import { decodePath, KV_VALUE_LIMIT } from "@kv-assets/runtime/format";
 import type { AssetManifest } from "@kv-assets/runtime";
 import { fail, packageLogger } from "./errors.js";
 import type { RemoteKvOptions } from "./kv-remote.js";
@@ -27,6 +27,13 @@ export interface SyncOptions extends ScanOptions {
   prefix?: string;
   /** Project id of a multi-tenant platform: keys go under `project/{id}/` (after `prefix`). */
   project?: string;
+  /**
+   * URL path the files are served under: with `"/app/"`, `index.html` is published as
+   * `/app/index.html` and requests outside `/app/` match no file. The Vite plugin sets it from
+   * Vite's `base`.
+   * @default "/"
+   */
+  basePath?: string;
   /**
    * KV binding name in the wrangler configuration.
    * @default "ASSETS"
@@ -144,6 +151,8 @@ export interface SyncResult {
 /** What a sync runs with: every option checked, with its default resolved once. */
 export interface SyncSettings {
   prefix: string;
+  /** Starts and ends with `/`. */
+  basePath: string;
   chunk: number;
   precompress: boolean;
   precompressMinSize: number;
@@ -174,8 +183,15 @@ export function resolveSyncOptions(options: SyncOptions): SyncSettings {
   );
   if ((options.dir === undefined) === (options.files === undefined))
     fail("pass either dir (a folder) or files (in memory) to sync");
+  const basePath = options.basePath ?? "/";
+  if (!basePath.startsWith("/") || !basePath.endsWith("/") || decodePath(basePath) !== basePath) {
+    fail(
+      `basePath ${JSON.stringify(basePath)} is not a clean URL path that starts and ends with "/", like "/app/"`,
+    );
+  }
   return {
     prefix,
+    basePath,
     chunk,
     precompress: options.precompress ?? true,
     precompressMinSize: options.precompressMinSize ?? 1024,

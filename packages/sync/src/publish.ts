@@ -25,10 +25,15 @@ export async function publishManifest(
   synced: SyncedFile[],
   trusted: Pick<Trusted, "history" | "present">,
   uploader: Uploader,
-  settings: Pick<SyncSettings, "prefix" | "chunk" | "shardSize" | "started">,
+  settings: Pick<SyncSettings, "prefix" | "basePath" | "chunk" | "shardSize" | "started">,
 ): Promise<Published> {
   const { prefix, started } = settings;
-  const manifest = createManifest(synced, { prefix, chunk: settings.chunk, created: started });
+  const manifest = createManifest(synced, {
+    prefix,
+    chunk: settings.chunk,
+    created: started,
+    basePath: settings.basePath,
+  });
   let pointer: string | undefined;
   if (synced.length > settings.shardSize) {
     const sharded = await shardManifest(manifest, Math.ceil(synced.length / settings.shardSize));

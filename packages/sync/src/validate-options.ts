@@ -60,6 +60,7 @@ const RULES: Record<string, Rule> = {
   batchBytes: whole(1),
   precompressMinSize: whole(0),
   prefix: ofType("string"),
+  basePath: ofType("string"),
   project: ofType("string"),
   binding: ofType("string"),
   config: ofType("string"),

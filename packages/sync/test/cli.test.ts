@@ -30,6 +30,10 @@ describe("kv-assets CLI", () => {
     [["prune", "--keep", "two"], /--keep takes a whole number, got "two"/],
     [["prune", "dist"], /prune takes no folder/],
     [["unlock", "dist"], /unlock takes no folder/],
+    [
+      ["sync", "dist", "--base-path", "app"],
+      /basePath "app" is not a clean URL path that starts and ends with "\/", like "\/app\/"/,
+    ],
     [["sync", "dist", "--max-file-size", "1e9"], /--max-file-size takes a whole number, got "1e9"/],
   ])("prints one clear line and exits 1 for %j", async (argv, message) => {
     const { code, err } = await run(argv);

@@ -63,6 +63,7 @@ export async function publish(
   try {
     const result = await syncAssets({
       ...(syncOptions satisfies SyncOptions),
+      basePath: basePathOf(config.base),
       onProgress: progress.onProgress,
       dir: clientDir,
       cwd: config.root,
@@ -85,6 +86,17 @@ export async function publish(
       inHook,
     );
   }
+}
+
+/**
+ * The URL path the client is served under, from Vite's `base`: an absolute path as it is, the path
+ * of a full URL, and `/` for a relative base (`./` or empty), which works at any path.
+ */
+export function basePathOf(base: string): string {
+  let path = base;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(base)) path = new URL(base).pathname;
+  if (!path.startsWith("/")) return "/";
+  return path.endsWith("/") ? path : `${path}/`;
 }
 
 /** Whether a plugin is @cloudflare/vite-plugin's. */

@@ -1,0 +1,110 @@
+// Vite's `base`: the site is served under it, and requests outside it match no file.
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pointerKey, type AssetManifest } from "@kv-assets/runtime/format";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { basePathOf } from "../src/state.js";
+import { fixtures, runWorker, viteBuild } from "./build.js";
+
+const ns = "00000000000000000000000000000b05";
+let root: string;
+
+beforeAll(async () => {
+  // Inside the repository, so the config resolves the workspace's packages.
+  root = await mkdtemp(join(fixtures, "base-"));
+  const files: Record<string, string> = {
+    "index.html":
+      '<!doctype html><h1>under base</h1><script type="module" src="/src/main.ts"></script>',
+    "src/main.ts": 'document.body.append("hello");\n',
+    "public/robots.txt": "User-agent: *\n",
+    "src/worker.ts": [
+      'import { createAssetHandler } from "@kv-assets/runtime";',
+      'import manifest from "virtual:kv-manifest";',
+      "let assets: ReturnType<typeof createAssetHandler> | undefined;",
+      "export default {",
+      "  async fetch(request: Request, env: { ASSETS: KVNamespace }) {",
+      "    assets ??= createAssetHandler(manifest, env.ASSETS);",
+      '    return (await assets(request)) ?? new Response("app route", { status: 404 });',
+      "  },",
+      "};",
+    ].join("\n"),
+    "wrangler.jsonc": JSON.stringify({
+      name: "base",
+      main: "dist/worker/index.js",
+      compatibility_date: "2026-02-01",
+      kv_namespaces: [{ binding: "ASSETS", id: ns }],
+    }),
+    "vite.config.ts": [
+      'import { defineConfig } from "vite";',
+      'import { kvAssets } from "@kv-assets/vite";',
+      'export default defineConfig({ base: "/app/", logLevel: "warn", plugins: [kvAssets({ worker: "src/worker.ts" })] });',
+    ].join("\n"),
+  };
+  for (const [path, body] of Object.entries(files)) {
+    await mkdir(join(root, path, ".."), { recursive: true });
+    await writeFile(join(root, path), body);
+  }
+  const build = await viteBuild(root);
+  expect(build.output).not.toMatch(/error/i);
+  expect(build.code).toBe(0);
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('vite build with base: "/app/"', () => {
+  it("publishes every file under /app/ and serves the page and its script there", async () => {
+    const mf = runWorker(root, "dist/worker/index.js", ns);
+    try {
+      const kv = await mf.getKVNamespace("ASSETS");
+      const manifest = JSON.parse((await kv.get(pointerKey("")))!) as AssetManifest;
+      const paths = Object.keys(manifest.files);
+      expect(paths.every((p) => p.startsWith("/app/"))).toBe(true);
+      expect(paths).toContain("/app/robots.txt");
+
+      const page = await mf.dispatchFetch("http://localhost/app/");
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toMatch(/under base/);
+      const script = /src="(\/app\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(script).toBeDefined();
+      const js = await mf.dispatchFetch(`http://localhost${script}`);
+      expect(js.status).toBe(200);
+      expect(js.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+      await js.arrayBuffer();
+
+      const redirect = await mf.dispatchFetch("http://localhost/app", { redirect: "manual" });
+      expect(redirect.status).toBe(307);
+      expect(redirect.headers.get("Location")).toBe("/app/");
+      await redirect.arrayBuffer();
+    } finally {
+      await mf.dispose();
+    }
+  });
+
+  it("leaves requests outside /app/ to the app", async () => {
+    const mf = runWorker(root, "dist/worker/index.js", ns);
+    try {
+      for (const path of ["/", "/index.html", "/robots.txt"]) {
+        const response = await mf.dispatchFetch(`http://localhost${path}`);
+        expect(await response.text()).toBe("app route");
+      }
+    } finally {
+      await mf.dispose();
+    }
+  });
+});
+
+describe("basePathOf", () => {
+  it.each([
+    ["/", "/"],
+    ["/app/", "/app/"],
+    ["/app", "/app/"],
+    ["./", "/"],
+    ["", "/"],
+    ["https://cdn.example.com/site/", "/site/"],
+  ])("turns Vite's base %j into %j", (base, path) => {
+    expect(basePathOf(base)).toBe(path);
+  });
+});
