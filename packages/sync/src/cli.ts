@@ -1,7 +1,9 @@
 // The kv-assets command: sync a folder to KV, prune what no recent deploy references, clear locks.
+import { readFileSync } from "node:fs";
 import { open, rm, stat, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import ignore from "ignore";
 import { KvAssetsError, describeError, fail } from "./errors.js";
 import { terminalProgress } from "./progress.js";
 import { pruneAssets } from "./prune.js";
@@ -10,6 +12,13 @@ import type { SyncLogger, SyncOptions } from "./options.js";
 import { syncAssets } from "./sync.js";
 import { unlockAssets } from "./unlock.js";
 
+/** This package's version, for --version. */
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
+
 const HELP = `kv-assets: serve a site's files from Workers KV
 
 Usage:
@@ -17,7 +26,7 @@ Usage:
   kv-assets prune [options]        delete keys no recent manifest references
   kv-assets unlock [options]       remove the lock of a sync or prune that died
 
-Run "kv-assets <command> --help" for the options of a command.
+Run "kv-assets <command> --help" for the options of a command, "kv-assets --version" for the version.
 `;
 
 const SHARED = `  --binding <name>    KV binding in the wrangler config (default ASSETS)
@@ -39,6 +48,8 @@ Options:
 ${SHARED}
   --out <file>        also write the manifest as JSON (import it in your Worker)
   --exclude <glob>    leave matching files out (gitignore syntax; repeatable)
+  --immutable <glob>  files whose names hold a content hash, cached for a year (gitignore syntax;
+                      repeatable; replaces the default, Vite's assets/name-HASH.ext)
   --max-file-size <n> largest file accepted, in bytes (default 1073741824, 1 GiB)
   --base-path <path>  URL path the files are served under, e.g. /app/ (default /)
   --allow-empty       publish even when <dir> has no file, replacing the live site with nothing
@@ -92,6 +103,10 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       io.stdout(HELP);
       return command === undefined ? 1 : 0;
     }
+    if (command === "--version" || command === "-v") {
+      io.stdout(`${VERSION}\n`);
+      return 0;
+    }
     const commands = { sync, prune, unlock };
     if (!Object.hasOwn(commands, command)) {
       io.stderr(
@@ -144,6 +159,7 @@ async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<num
         "r2-min-size": { type: "string" },
         "base-path": { type: "string" },
         exclude: { type: "string", multiple: true },
+        immutable: { type: "string", multiple: true },
         "source-maps": { type: "boolean" },
         "no-precompress": { type: "boolean" },
         "max-file-size": { type: "string" },
@@ -183,6 +199,7 @@ async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<num
       allowEmpty: values["allow-empty"],
       basePath: values["base-path"],
       exclude: values.exclude,
+      immutable: values.immutable && matching(values.immutable),
       includeSourceMaps: values["source-maps"],
       precompress: values["no-precompress"] ? false : undefined,
       r2:
@@ -297,6 +314,12 @@ async function writable(path: string): Promise<{ path: string; discard(): Promis
   );
   await handle.close();
   return { path, discard: async () => (existed ? undefined : rm(path, { force: true })) };
+}
+
+// Paths matching any of `globs` (gitignore syntax, relative to the folder).
+function matching(globs: string[]): (path: string) => boolean {
+  const patterns = ignore().add(globs);
+  return (path) => patterns.ignores(path.slice(1));
 }
 
 // Turns parseArgs' own errors (unknown flag, missing value) into one clear line.

@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, validateManifestShape } from "./cli-helpers.js";
-import { pointerKey } from "@kv-assets/runtime/format";
+import { getAsset, pointerKey, type AssetManifest } from "@kv-assets/runtime/format";
 import { makeProject, readLocalKv } from "./project.js";
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -54,6 +54,40 @@ describe("kv-assets CLI", () => {
     const pruned = await run(["prune", "--config", project.config, "--dry-run"]);
     expect(pruned.code).toBe(0);
     expect(pruned.out).toMatch(/would delete 0 keys/);
+  });
+
+  it("prints its version for --version", async () => {
+    const { code, out } = await run(["--version"]);
+    expect(code).toBe(0);
+    const { version } = JSON.parse(
+      await readFile(join(import.meta.dirname, "..", "package.json"), "utf8"),
+    ) as { version: string };
+    expect(out).toBe(`${version}\n`);
+  });
+
+  it("marks the files --immutable names as fingerprinted, and only those", async () => {
+    const project = await makeProject({
+      "static/app.3f2a9c.js": "x",
+      "static/app.js": "y",
+      "assets/index-BxT3a9Qz.js": "z",
+    });
+    const out = join(project.root, "manifest.json");
+    const synced = await run([
+      "sync",
+      project.dist,
+      "--config",
+      project.config,
+      "--out",
+      out,
+      "--immutable",
+      "static/*.*.js",
+    ]);
+    expect(synced.code).toBe(0);
+    const manifest = JSON.parse(await readFile(out, "utf8")) as AssetManifest;
+    const immutable = Object.keys(manifest.files).filter(
+      (path) => getAsset(manifest, path)!.immutable,
+    );
+    expect(immutable).toEqual(["/static/app.3f2a9c.js"]);
   });
 
   it("refuses an empty folder, or one with only dotfiles, unless --allow-empty", async () => {

@@ -1,0 +1,127 @@
+// The packages as a user gets them: packed with `npm pack`, installed in a fresh app outside the
+// repository, built with `vite build` and synced with the CLI. A file missing from a package's
+// `files` fails here.
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const repo = join(import.meta.dirname, "..", "..");
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
+let app: string;
+
+/** The version of `name` the repository installed, so the app needs nothing new from the registry. */
+async function installed(name: string): Promise<string> {
+  const pkg = JSON.parse(
+    await readFile(join(repo, "node_modules", name, "package.json"), "utf8"),
+  ) as { version: string };
+  return pkg.version;
+}
+
+beforeAll(async () => {
+  const packs = await mkdtemp(join(tmpdir(), "kv-assets-packs-"));
+  const tarballs: string[] = [];
+  for (const name of ["runtime", "sync", "vite"]) {
+    const { stdout } = await run("npm", ["pack", "--silent", "--pack-destination", packs], {
+      cwd: join(repo, "packages", name),
+    });
+    tarballs.push(join(packs, stdout.trim().split("\n").at(-1)!));
+  }
+  app = await mkdtemp(join(tmpdir(), "kv-assets-app-"));
+  const files: Record<string, string> = {
+    "package.json": JSON.stringify({ name: "fresh-app", private: true, type: "module" }),
+    "index.html": '<!doctype html><h1>fresh</h1><script type="module" src="/src/main.js"></script>',
+    "src/main.js": 'document.body.append("hello");\n',
+    "src/worker.js": [
+      'import { createAssetHandler } from "@kv-assets/runtime";',
+      'import { env } from "cloudflare:workers";',
+      'import manifest from "virtual:kv-manifest";',
+      "const assets = createAssetHandler(manifest, env.ASSETS);",
+      "export default {",
+      "  async fetch(request, _env, ctx) {",
+      '    return (await assets(request, ctx)) ?? new Response("Not found", { status: 404 });',
+      "  },",
+      "};",
+    ].join("\n"),
+    "wrangler.jsonc": JSON.stringify({
+      name: "fresh-app",
+      main: "dist/worker/index.js",
+      compatibility_date: "2026-02-01",
+      kv_namespaces: [{ binding: "ASSETS", id: "00000000000000000000000000000fa1" }],
+    }),
+    "vite.config.js": [
+      'import { defineConfig } from "vite";',
+      'import { kvAssets } from "@kv-assets/vite";',
+      'export default defineConfig({ plugins: [kvAssets({ worker: "src/worker.js" })] });',
+    ].join("\n"),
+    "static/site/index.html": "<h1>any folder</h1>",
+  };
+  for (const [path, body] of Object.entries(files)) {
+    await mkdir(join(app, path, ".."), { recursive: true });
+    await writeFile(join(app, path), body);
+  }
+  // From the cache `npm ci` filled; nothing is downloaded that the repository did not install.
+  await run(
+    "npm",
+    [
+      "install",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      ...tarballs,
+      `vite@${await installed("vite")}`,
+      `wrangler@${await installed("wrangler")}`,
+    ],
+    { cwd: app, env },
+  );
+}, 600_000);
+
+describe("the packed packages in a fresh app", () => {
+  it("build the Worker with the manifest compiled in and sync the client to local KV", async () => {
+    const build = await run(process.execPath, ["node_modules/vite/bin/vite.js", "build"], {
+      cwd: app,
+      env,
+    });
+    expect(build.stdout + build.stderr).toMatch(/\[kv-assets\] \d+ files, \d+ new/);
+    expect((await readdir(join(app, "dist", "worker"))).sort()).toEqual([
+      "index.js",
+      "kv-assets-manifest.txt",
+    ]);
+    const { stdout } = await run(
+      process.execPath,
+      [
+        "node_modules/wrangler/bin/wrangler.js",
+        "kv",
+        "key",
+        "list",
+        "--binding",
+        "ASSETS",
+        "--local",
+      ],
+      { cwd: app, env },
+    );
+    expect(stdout).toContain('"name": "manifest"');
+  });
+
+  it("give the kv-assets binary, which syncs any folder and says its version", async () => {
+    const version = await run("npx", ["kv-assets", "--version"], { cwd: app, env });
+    expect(version.stdout.trim()).toBe("0.1.0");
+    const sync = await run("npx", ["kv-assets", "sync", "static/site", "--prefix", "other/"], {
+      cwd: app,
+      env,
+    });
+    expect(sync.stdout).toMatch(/1 files, 1 new/);
+  });
+
+  it("ship a README and a LICENSE in every package", async () => {
+    for (const name of ["runtime", "sync", "vite"]) {
+      const files = await readdir(join(app, "node_modules", "@kv-assets", name));
+      expect(files).toEqual(
+        expect.arrayContaining(["README.md", "LICENSE", "package.json", "dist"]),
+      );
+    }
+  });
+});
