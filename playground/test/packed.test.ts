@@ -7,11 +7,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
+import { runWorker } from "../../packages/vite/test/build.js";
 
 const run = promisify(execFile);
+const NAMESPACE = "00000000000000000000000000000fa1";
 const repo = join(import.meta.dirname, "..", "..");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
-let app: string;
+/** Vite majors the plugin supports, each at a version that runs on Node 20. */
+const VITE_VERSIONS: [string, () => Promise<string>][] = [
+  ["6", async () => "6.4.6"],
+  ["7", () => installed("vite")],
+  ["8", async () => "8.4.0"],
+];
 
 /** The version of `name` the repository installed, so the app needs nothing new from the registry. */
 async function installed(name: string): Promise<string> {
@@ -21,16 +28,21 @@ async function installed(name: string): Promise<string> {
   return pkg.version;
 }
 
+let tarballs: string[] = [];
+
 beforeAll(async () => {
   const packs = await mkdtemp(join(tmpdir(), "kv-assets-packs-"));
-  const tarballs: string[] = [];
   for (const name of ["runtime", "sync", "vite"]) {
     const { stdout } = await run("npm", ["pack", "--silent", "--pack-destination", packs], {
       cwd: join(repo, "packages", name),
     });
     tarballs.push(join(packs, stdout.trim().split("\n").at(-1)!));
   }
-  app = await mkdtemp(join(tmpdir(), "kv-assets-app-"));
+}, 120_000);
+
+/** A fresh app outside the repository with the packed packages and Vite `version` installed. */
+async function freshApp(version: string): Promise<string> {
+  const app = await mkdtemp(join(tmpdir(), "kv-assets-app-"));
   const files: Record<string, string> = {
     "package.json": JSON.stringify({ name: "fresh-app", private: true, type: "module" }),
     "index.html": '<!doctype html><h1>fresh</h1><script type="module" src="/src/main.js"></script>',
@@ -50,7 +62,7 @@ beforeAll(async () => {
       name: "fresh-app",
       main: "dist/worker/index.js",
       compatibility_date: "2026-02-01",
-      kv_namespaces: [{ binding: "ASSETS", id: "00000000000000000000000000000fa1" }],
+      kv_namespaces: [{ binding: "ASSETS", id: NAMESPACE }],
     }),
     "vite.config.js": [
       'import { defineConfig } from "vite";',
@@ -63,7 +75,7 @@ beforeAll(async () => {
     await mkdir(join(app, path, ".."), { recursive: true });
     await writeFile(join(app, path), body);
   }
-  // From the cache `npm ci` filled; nothing is downloaded that the repository did not install.
+  // From the cache `npm ci` filled where it can: only the other Vite majors are downloaded.
   await run(
     "npm",
     [
@@ -72,20 +84,28 @@ beforeAll(async () => {
       "--no-audit",
       "--no-fund",
       ...tarballs,
-      `vite@${await installed("vite")}`,
+      `vite@${version}`,
       `wrangler@${await installed("wrangler")}`,
     ],
     { cwd: app, env },
   );
-}, 600_000);
+  return app;
+}
 
-describe("the packed packages in a fresh app", () => {
+describe.each(VITE_VERSIONS)("the packed packages in a fresh app with Vite %s", (_, version) => {
+  let app: string;
+  beforeAll(async () => {
+    app = await freshApp(await version());
+  }, 600_000);
+
   it("build the Worker with the manifest compiled in and sync the client to local KV", async () => {
     const build = await run(process.execPath, ["node_modules/vite/bin/vite.js", "build"], {
       cwd: app,
       env,
     });
-    expect(build.stdout + build.stderr).toMatch(/\[kv-assets\] \d+ files, \d+ new/);
+    const output = build.stdout + build.stderr;
+    expect(output).toMatch(/\[kv-assets\] \d+ files, \d+ new/);
+    expect(output).not.toMatch(/deprecated|warning/i);
     expect((await readdir(join(app, "dist", "worker"))).sort()).toEqual([
       "index.js",
       "kv-assets-manifest.txt",
@@ -106,9 +126,26 @@ describe("the packed packages in a fresh app", () => {
     expect(stdout).toContain('"name": "manifest"');
   });
 
+  it("serve the page and its script from local KV through the built Worker", async () => {
+    const mf = runWorker(app, "dist/worker/index.js", NAMESPACE);
+    try {
+      const page = await mf.dispatchFetch("http://localhost/");
+      const html = await page.text();
+      expect(html).toMatch(/<h1>fresh<\/h1>/);
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(script).toBeDefined();
+      const js = await mf.dispatchFetch(`http://localhost${script}`);
+      expect(js.status).toBe(200);
+      expect(js.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+      await js.arrayBuffer();
+    } finally {
+      await mf.dispose();
+    }
+  });
+
   it("give the kv-assets binary, which syncs any folder and says its version", async () => {
-    const version = await run("npx", ["kv-assets", "--version"], { cwd: app, env });
-    expect(version.stdout.trim()).toBe("0.1.0");
+    const said = await run("npx", ["kv-assets", "--version"], { cwd: app, env });
+    expect(said.stdout.trim()).toBe("0.1.0");
     const sync = await run("npx", ["kv-assets", "sync", "static/site", "--prefix", "other/"], {
       cwd: app,
       env,

@@ -2,6 +2,7 @@
 // (the `worker` option) with the manifest compiled in.
 import { resolve } from "node:path";
 import { manifestText, packManifest } from "@kv-assets/runtime/format";
+import * as vite from "vite";
 import type { Plugin, ViteBuilder } from "vite";
 import {
   MANIFEST_FILE,
@@ -36,6 +37,16 @@ export function clientSync(state: BuildState): Plugin {
   };
 }
 
+/**
+ * The output option that keeps the Worker in one module, as each Vite major spells it: Vite 8
+ * bundles with Rolldown, which deprecates Rollup's `inlineDynamicImports` for `codeSplitting`.
+ */
+function oneChunk(): { inlineDynamicImports: true } | { codeSplitting: false } {
+  return (vite as { rolldownVersion?: string }).rolldownVersion
+    ? ({ codeSplitting: false } as { codeSplitting: false })
+    : { inlineDynamicImports: true };
+}
+
 /** Adds the Worker environment and builds it after the client, with the manifest beside it. */
 export function workerBuild(state: BuildState): Plugin {
   const { options } = state;
@@ -68,7 +79,7 @@ export function workerBuild(state: BuildState): Plugin {
               rollupOptions: {
                 input: { index: worker },
                 external: [/^cloudflare:/],
-                output: { format: "es", entryFileNames: "index.js", inlineDynamicImports: true },
+                output: { format: "es", entryFileNames: "index.js", ...oneChunk() },
               },
             },
           },

@@ -38,6 +38,8 @@ export function runWorker(root: string, script: string, namespaceId: string): Mi
   return new Miniflare({
     modules: true,
     scriptPath: join(root, script),
+    // Module names are relative to this; the default, the current folder, may not hold the app.
+    modulesRoot: root,
     // As wrangler's default rules: the compiled manifest is a `.txt` import, a Text module.
     modulesRules: [
       { type: "ESModule", include: ["**/*.js"] },
