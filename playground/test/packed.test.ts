@@ -70,6 +70,37 @@ async function freshApp(version: string): Promise<string> {
       'export default defineConfig({ plugins: [kvAssets({ worker: "src/worker.js" })] });',
     ].join("\n"),
     "static/site/index.html": "<h1>any folder</h1>",
+    // The README's TypeScript setup, checked with tsc.
+    "types/worker.ts": [
+      'import { createAssetHandler } from "@kv-assets/runtime";',
+      'import { env } from "cloudflare:workers";',
+      'import manifest from "virtual:kv-manifest";',
+      "declare global {",
+      "  namespace Cloudflare {",
+      "    interface Env {",
+      "      ASSETS: KVNamespace;",
+      "    }",
+      "  }",
+      "}",
+      "const assets = createAssetHandler(manifest, env.ASSETS);",
+      "export default {",
+      "  async fetch(request, _env, ctx) {",
+      '    return (await assets(request, ctx)) ?? new Response("Not found", { status: 404 });',
+      "  },",
+      "} satisfies ExportedHandler<Cloudflare.Env>;",
+    ].join("\n"),
+    "types/tsconfig.json": JSON.stringify({
+      compilerOptions: {
+        target: "ES2022",
+        lib: ["ES2023"],
+        module: "ESNext",
+        moduleResolution: "Bundler",
+        strict: true,
+        noEmit: true,
+        types: ["@cloudflare/workers-types", "@kv-assets/vite/virtual"],
+      },
+      include: ["worker.ts"],
+    }),
   };
   for (const [path, body] of Object.entries(files)) {
     await mkdir(join(app, path, ".."), { recursive: true });
@@ -86,6 +117,8 @@ async function freshApp(version: string): Promise<string> {
       ...tarballs,
       `vite@${version}`,
       `wrangler@${await installed("wrangler")}`,
+      `typescript@${await installed("typescript")}`,
+      `@cloudflare/workers-types@${await installed("@cloudflare/workers-types")}`,
     ],
     { cwd: app, env },
   );
@@ -151,6 +184,10 @@ describe.each(VITE_VERSIONS)("the packed packages in a fresh app with Vite %s", 
       env,
     });
     expect(sync.stdout).toMatch(/1 files, 1 new/);
+  });
+
+  it("type-check a Worker set up as the README says", async () => {
+    await run(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "types"], { cwd: app });
   });
 
   it("ship a README and a LICENSE in every package", async () => {
