@@ -18,6 +18,8 @@ export interface KvAssetsOptions extends Pick<
   | "keep"
   | "r2"
   | "shardSize"
+  | "maxFileSize"
+  | "allowEmpty"
 > {
   /**
    * Worker entry to build into `dist/worker/index.js` with the manifest compiled in. Leave it out
@@ -66,6 +68,8 @@ const OPTION_NAMES = new Set([
   "keep",
   "r2",
   "shardSize",
+  "maxFileSize",
+  "allowEmpty",
   "worker",
   "workerOutDir",
 ]);
