@@ -1,9 +1,15 @@
 // `virtual:kv-manifest`: the synced manifest as the Worker imports it, a Text module beside its code.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { manifestText, packManifest } from "@kv-assets/runtime/format";
 import type { Plugin } from "vite";
-import { emptyManifest, MANIFEST_FILE, withCloudflare, type BuildState } from "./state.js";
+import {
+  emptyManifest,
+  MANIFEST_FILE,
+  watchedManifest,
+  withCloudflare,
+  type BuildState,
+} from "./state.js";
 
 const VIRTUAL_ID = "virtual:kv-manifest";
 const RESOLVED_ID = `\0${VIRTUAL_ID}`;
@@ -40,6 +46,15 @@ export function manifestModule(state: BuildState): Plugin & { placeholder(): str
         return `export default ${JSON.stringify(packManifest(emptyManifest()))};`;
       }
       let specifier = `./${MANIFEST_FILE}`;
+      // In `vite build --watch`, each sync of the client rewrites this file: the Worker rebuilds.
+      if (!cloudflare && state.config.build.watch) {
+        const file = watchedManifest(state.config);
+        if (!existsSync(file)) {
+          mkdirSync(join(file, ".."), { recursive: true });
+          writeFileSync(file, manifestText(packManifest(emptyManifest())));
+        }
+        this.addWatchFile(file);
+      }
       if (cloudflare) {
         placeholder ??= join(state.config.cacheDir, "kv-assets", MANIFEST_FILE);
         mkdirSync(join(placeholder, ".."), { recursive: true });

@@ -4,7 +4,7 @@ import { cloudflareIntegration } from "./cloudflare.js";
 import { manifestModule } from "./manifest-module.js";
 import { validateOptions, type KvAssetsOptions } from "./options.js";
 import { clientSync, workerBuild } from "./standalone.js";
-import type { BuildState } from "./state.js";
+import { deferred, type BuildState } from "./state.js";
 
 /**
  * Serves the client build from Workers KV: syncs it on `vite build` and provides
@@ -14,7 +14,7 @@ import type { BuildState } from "./state.js";
  */
 export function kvAssets(options: KvAssetsOptions = {}): Plugin[] {
   validateOptions(options);
-  const state = { options, bundled: new Set<string>() } as BuildState;
+  const state = { options, bundled: new Set<string>(), firstSync: deferred() } as BuildState;
   const manifest = manifestModule(state);
   return [
     manifest,

@@ -1,12 +1,14 @@
 // Without @cloudflare/vite-plugin: sync the client once it is written, then build the Worker
 // (the `worker` option) with the manifest compiled in.
-import { resolve } from "node:path";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { manifestText, packManifest } from "@kv-assets/runtime/format";
 import * as vite from "vite";
 import type { Plugin, ViteBuilder } from "vite";
 import {
   MANIFEST_FILE,
   publish,
+  watchedManifest,
   WORKER_ENVIRONMENT,
   withCloudflare,
   type BuildState,
@@ -28,11 +30,23 @@ export function clientSync(state: BuildState): Plugin {
       }
     },
 
-    writeBundle(outputOptions, bundle) {
-      if (this.environment.name !== "client") return undefined;
+    async writeBundle(outputOptions, bundle) {
+      if (this.environment.name !== "client") return;
       for (const fileName of Object.keys(bundle)) state.bundled.add(`/${fileName}`);
       const { config } = state;
-      return publish(state, outputOptions.dir ?? resolve(config.root, config.build.outDir), true);
+      try {
+        await publish(state, outputOptions.dir ?? resolve(config.root, config.build.outDir), true);
+      } catch (error) {
+        // A failed sync publishes nothing: in watch mode the last good site keeps serving.
+        state.firstSync.reject(error);
+        throw error;
+      }
+      if (config.build.watch && state.manifest) {
+        const file = watchedManifest(config);
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, manifestText(packManifest(state.manifest)));
+      }
+      state.firstSync.resolve();
     },
   };
 }
@@ -57,6 +71,9 @@ export function workerBuild(state: BuildState): Plugin {
     apply: (config) => options.worker !== undefined && !withCloudflare(config.plugins),
 
     config(userConfig) {
+      // Emptying the Worker's folder on every rebuild of `vite build --watch` would leave
+      // `wrangler dev` without a Worker while it rebuilds.
+      const watching = Boolean(userConfig.build?.watch);
       return {
         builder: {},
         build: { outDir: userConfig.build?.outDir ?? "dist/client" },
@@ -71,7 +88,7 @@ export function workerBuild(state: BuildState): Plugin {
             },
             build: {
               outDir: options.workerOutDir ?? "dist/worker",
-              emptyOutDir: true,
+              emptyOutDir: !watching,
               copyPublicDir: false,
               ssr: true,
               target: "es2022",
@@ -96,8 +113,14 @@ export function workerBuild(state: BuildState): Plugin {
       environment.build.rollupOptions.input = { index: worker };
     },
 
-    generateBundle() {
+    async generateBundle() {
       if (this.environment.name !== WORKER_ENVIRONMENT) return;
+      // In watch mode the client and the Worker build side by side: wait for the client's sync.
+      if (state.config.build.watch) {
+        await state.firstSync.promise.catch(() =>
+          this.error("the client's sync failed; fix what it said and save to rebuild"),
+        );
+      }
       if (!state.manifest) {
         this.error("the Worker was built before the client was synced; run vite build");
       }

@@ -9,6 +9,7 @@ import {
   terminalProgress,
   type SyncOptions,
 } from "@kv-assets/sync";
+import { join } from "node:path";
 import type { ResolvedConfig } from "vite";
 import type { KvAssetsOptions } from "./options.js";
 
@@ -27,6 +28,33 @@ export interface BuildState {
   bundled: Set<string>;
   /** The manifest, once the client is synced. */
   manifest?: AssetManifest;
+  /** Settles once the client's first sync has: what a Worker build in watch mode waits for. */
+  firstSync: Deferred;
+}
+
+/** A promise with its settling functions. */
+export interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** Makes a {@link Deferred}; its rejection is handled where it is awaited. */
+export function deferred(): Deferred {
+  let resolve: () => void = () => {};
+  let reject: (error: unknown) => void = () => {};
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+/**
+ * The file `vite build --watch` keeps the latest manifest in: the Worker's build watches it, so
+ * each sync of the client rebuilds the Worker with the new manifest. Beside wrangler's own state,
+ * not under node_modules, which Vite's watcher ignores.
+ */
+export function watchedManifest(config: ResolvedConfig): string {
+  return join(config.root, ".wrangler", "kv-assets", "synced-manifest.txt");
 }
 
 /** A manifest with no files, for `vite dev` and the placeholder the Worker is built with. */

@@ -1,0 +1,124 @@
+// `vite build --watch`, as people run it beside `wrangler dev`: after every rebuild the Worker
+// serves the new site from local KV, and a failed rebuild keeps the last good one serving.
+import { spawn, type ChildProcess } from "node:child_process";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { readManifestText } from "@kv-assets/runtime";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixtures, runWorker } from "./build.js";
+
+const require = createRequire(import.meta.url);
+const viteBin = join(require.resolve("vite/package.json"), "..", "bin", "vite.js");
+const ns = "00000000000000000000000000000001";
+
+let root: string;
+let watcher: ChildProcess;
+let output = "";
+
+/** The compiled manifest's text, or "" before the first build wrote it. */
+const manifestText = (): Promise<string> =>
+  readFile(join(root, "dist", "worker", "kv-assets-manifest.txt"), "utf8").catch(() => "");
+
+async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; output:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** GETs `path` from the built Worker over the fixture's local KV, as `wrangler dev` would. */
+async function get(path: string): Promise<{ status: number; text: string }> {
+  const mf = runWorker(root, "dist/worker/index.js", ns);
+  try {
+    const response = await mf.dispatchFetch(`http://localhost${path}`);
+    return { status: response.status, text: await response.text() };
+  } finally {
+    await mf.dispose();
+  }
+}
+
+async function page(): Promise<{ html: string; script: string }> {
+  const { status, text } = await get("/");
+  expect(status).toBe(200);
+  const script = /src="(\/assets\/[^"]+\.js)"/.exec(text)?.[1];
+  expect(script).toBeDefined();
+  return { html: text, script: script! };
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(fixtures, "watch-"));
+  await cp(join(fixtures, "standalone"), root, {
+    recursive: true,
+    filter: (path) => !/[\\/](dist|\.wrangler)$/.test(path),
+  });
+  watcher = spawn(process.execPath, [viteBin, "build", "--watch"], {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  watcher.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  watcher.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  await waitFor(async () => (await manifestText()).includes("index.html"), "the first build");
+});
+
+afterAll(async () => {
+  watcher?.kill("SIGTERM");
+  await new Promise((resolve) => watcher?.once("exit", resolve));
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("vite build --watch", () => {
+  it("serves the site once the first build is done", async () => {
+    expect(output).not.toMatch(/built before the client was synced/);
+    const { script } = await page();
+    expect((await get(script)).status).toBe(200);
+  });
+
+  it("serves a client edit, through a new script, after the rebuild", async () => {
+    const before = await manifestText();
+    const main = join(root, "src", "main.ts");
+    await writeFile(main, `${await readFile(main, "utf8")}\nconsole.log("edited in watch");\n`);
+    await waitFor(async () => (await manifestText()) !== before, "the rebuilt manifest");
+    const { script } = await page();
+    const js = await get(script);
+    expect(js.status).toBe(200);
+    expect(js.text).toContain("edited in watch");
+  });
+
+  it("serves an index.html edit after the rebuild", async () => {
+    const before = await manifestText();
+    const html = join(root, "index.html");
+    await writeFile(html, (await readFile(html, "utf8")).replace(">fixture</h1>", ">renamed</h1>"));
+    await waitFor(async () => (await manifestText()) !== before, "the rebuilt manifest");
+    expect((await page()).html).toContain(">renamed</h1>");
+  });
+
+  it("serves a Worker edit after the rebuild, with the site still there", async () => {
+    const worker = join(root, "src", "worker.ts");
+    await writeFile(
+      worker,
+      (await readFile(worker, "utf8")).replace('{ hello: "fixture" }', '{ hello: "watched" }'),
+    );
+    await waitFor(async () => (await get("/api/hello")).text.includes("watched"), "the new Worker");
+    expect(readManifestText(await manifestText()).count).toBeGreaterThan(0);
+    expect((await page()).html).toContain(">renamed</h1>");
+  });
+
+  it("keeps the last good site serving when a rebuild fails", async () => {
+    const before = await manifestText();
+    const good = await page();
+    const main = join(root, "src", "main.ts");
+    const length = output.length;
+    await writeFile(main, `${await readFile(main, "utf8")}\nthis is not TypeScript(\n`);
+    await waitFor(
+      async () => output.length > length && /error/i.test(output.slice(length)),
+      "the error",
+    );
+    expect(await manifestText()).toBe(before);
+    const now = await page();
+    expect(now.script).toBe(good.script);
+    expect((await get(now.script)).status).toBe(200);
+  });
+});
