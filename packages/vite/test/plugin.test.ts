@@ -189,6 +189,31 @@ describe("vite build failures", () => {
   });
 });
 
+describe("vite build without a worker entry and without @cloudflare/vite-plugin", () => {
+  it("syncs the client and says, once, what to add to build the Worker", async () => {
+    const root = join(fixtures, "standalone");
+    const config = join(root, "vite.no-worker.config.ts");
+    await writeFile(
+      config,
+      'import { defineConfig } from "vite";\nimport { kvAssets } from "@kv-assets/vite";\nexport default defineConfig({ logLevel: "warn", plugins: [kvAssets()] });\n',
+    );
+    try {
+      await clean(root);
+      const build = await viteBuild(root, ["-c", config]);
+      expect(build.code).toBe(0);
+      const warnings = build.output.match(
+        /\[kv-assets\] no worker entry: pass kvAssets\(\{ worker: "src\/worker.ts" \}\) or add @cloudflare\/vite-plugin; only the client is synced/g,
+      );
+      expect(warnings).toHaveLength(1);
+      const synced = await latestManifest(root, "00000000000000000000000000000001");
+      expect(Object.keys(synced.files)).toContain("/index.html");
+    } finally {
+      await rm(config, { force: true });
+      await clean(root);
+    }
+  });
+});
+
 describe("vite dev", () => {
   it("with @cloudflare/vite-plugin runs the Worker with an empty manifest while Vite serves the client", async () => {
     process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
