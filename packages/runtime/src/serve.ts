@@ -48,10 +48,11 @@ export interface ServeAssetOptions {
    */
   edgeCache?: boolean;
   /**
-   * Storage of the files the sync put in R2 (its `r2` option), e.g. `r2Storage(env.BUCKET)`.
+   * Storage of the files the sync put in R2 (its `r2` option, the same word), e.g.
+   * `r2Storage(env.BUCKET)`.
    * @default undefined
    */
-  bucket?: AssetStorage;
+  r2?: AssetStorage;
 }
 
 /**
@@ -102,7 +103,7 @@ export function createAssetHandler(
     misconfigured(`cacheTtl must be at least 30 seconds, KV's minimum (got ${cacheTtl})`);
   }
   const edgeCache = wantsEdgeCache && typeof caches !== "undefined";
-  const bucket = options.bucket;
+  const bucket = options.r2;
   const catalog = catalogOf(manifest);
   let toldNoContext = false;
 
@@ -182,7 +183,7 @@ export function createAssetHandler(
     const store = asset.inBucket ? bucket : storage;
     if (!store) {
       logProblem(
-        `${asset.path} is stored in R2, but no bucket was given; pass { bucket: r2Storage(env.BUCKET) }`,
+        `${asset.path} is stored in R2, but no R2 storage was given; pass { r2: r2Storage(env.BUCKET) }`,
       );
       return unavailable();
     }

@@ -1,4 +1,4 @@
-// Large files in R2 beside small ones in KV: r2Storage and the bucket option of serveAsset.
+// Large files in R2 beside small ones in KV: r2Storage and the r2 option of serveAsset.
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { r2Storage, serveAsset, type AssetManifest, type AssetStorage } from "../src/index.js";
@@ -47,7 +47,7 @@ async function serve(path: string, headers: Record<string, string> = {}, method 
     new Request(`https://site.example${path}`, { headers, method }),
     manifest,
     kv,
-    { bucket },
+    { r2: bucket },
   );
   return { response, kv: kv.reads, bucket: bucket.calls };
 }
@@ -90,7 +90,7 @@ describe("files in the bucket", () => {
     expect(bucket).toEqual([]);
   });
 
-  it("answers 503 with a log line when the manifest has R2 files but no bucket was given", async () => {
+  it("answers 503 with a log line when the manifest has R2 files but no R2 storage was given", async () => {
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
     const response = await serveAsset(
       new Request("https://site.example/video.bin"),
@@ -98,7 +98,9 @@ describe("files in the bucket", () => {
       env.ASSETS,
     );
     expect(response?.status).toBe(503);
-    expect(error.mock.calls[0]?.[0]).toMatch(/stored in R2, but no bucket was given/);
+    expect(error.mock.calls[0]?.[0]).toMatch(
+      /stored in R2, but no R2 storage was given; pass \{ r2: r2Storage\(env.BUCKET\) \}/,
+    );
     error.mockRestore();
   });
 
@@ -115,7 +117,7 @@ describe("files in the bucket", () => {
       gone,
       env.ASSETS,
       {
-        bucket: r2Storage(env.BUCKET),
+        r2: r2Storage(env.BUCKET),
       },
     );
     expect(response?.status).toBe(503);
