@@ -96,6 +96,65 @@ describe('vite build with base: "/app/"', () => {
   });
 });
 
+describe("vite build with its own outDir, assetsDir and publicDir", () => {
+  it("syncs what lands in outDir, treats assetsDir as fingerprinted and publicDir as not", async () => {
+    const other = await mkdtemp(join(fixtures, "dirs-"));
+    try {
+      const files: Record<string, string> = {
+        "index.html":
+          '<!doctype html><h1>dirs</h1><script type="module" src="/src/main.ts"></script>',
+        "src/main.ts": 'document.body.append("hello");\n',
+        "static-public/robots.txt": "User-agent: *\n",
+        "src/worker.ts": [
+          'import { createAssetHandler } from "@kv-assets/runtime";',
+          'import manifest from "virtual:kv-manifest";',
+          "let assets: ReturnType<typeof createAssetHandler> | undefined;",
+          "export default {",
+          "  async fetch(request: Request, env: { ASSETS: KVNamespace }) {",
+          "    assets ??= createAssetHandler(manifest, env.ASSETS);",
+          '    return (await assets(request)) ?? new Response("app route", { status: 404 });',
+          "  },",
+          "};",
+        ].join("\n"),
+        "wrangler.jsonc": JSON.stringify({
+          name: "dirs",
+          main: "out/worker/index.js",
+          compatibility_date: "2026-02-01",
+          kv_namespaces: [{ binding: "ASSETS", id: ns }],
+        }),
+        "vite.config.ts": [
+          'import { defineConfig } from "vite";',
+          'import { kvAssets } from "@kv-assets/vite";',
+          'export default defineConfig({ logLevel: "warn", publicDir: "static-public", build: { outDir: "out/site", assetsDir: "static" }, plugins: [kvAssets({ worker: "src/worker.ts", workerOutDir: "out/worker" })] });',
+        ].join("\n"),
+      };
+      for (const [path, body] of Object.entries(files)) {
+        await mkdir(join(other, path, ".."), { recursive: true });
+        await writeFile(join(other, path), body);
+      }
+      const build = await viteBuild(other);
+      expect(build.code).toBe(0);
+      const mf = runWorker(other, "out/worker/index.js", ns);
+      try {
+        const html = await (await mf.dispatchFetch("http://localhost/")).text();
+        const script = /src="(\/static\/[^"]+\.js)"/.exec(html)?.[1];
+        expect(script).toBeDefined();
+        const js = await mf.dispatchFetch(`http://localhost${script}`);
+        expect(js.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+        await js.arrayBuffer();
+        const robots = await mf.dispatchFetch("http://localhost/robots.txt");
+        expect(robots.status).toBe(200);
+        expect(robots.headers.get("Cache-Control")).toBe("public, max-age=0, must-revalidate");
+        await robots.arrayBuffer();
+      } finally {
+        await mf.dispose();
+      }
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("basePathOf", () => {
   it.each([
     ["/", "/"],
