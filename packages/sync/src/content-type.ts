@@ -3,7 +3,12 @@ import { lookup } from "mrmime";
 
 /** Content-Type for a file name: mrmime's type, `application/octet-stream` when unknown, charset on text. */
 export function contentTypeOf(path: string): string {
-  const type = lookup(path) ?? "application/octet-stream";
+  // mrmime looks extensions up in a plain object: `x.constructor` finds Object's own function.
+  const found: unknown = lookup(path);
+  const type =
+    (typeof found === "string" ? found : undefined) ??
+    EXTRA.get(path.slice(path.lastIndexOf(".") + 1).toLowerCase()) ??
+    "application/octet-stream";
   return isText(type) ? `${type}; charset=utf-8` : type;
 }
 
@@ -18,6 +23,13 @@ function isText(type: string): boolean {
     type.startsWith("text/") || TEXT.has(type) || type.endsWith("+json") || type.endsWith("+xml")
   );
 }
+
+// Web files mrmime has no type for; browsers rely on these (a favicon, HLS playlists, subtitles).
+const EXTRA = new Map([
+  ["ico", "image/x-icon"],
+  ["m3u8", "application/vnd.apple.mpegurl"],
+  ["srt", "application/x-subrip"],
+]);
 
 const TEXT = new Set([
   "application/javascript",

@@ -255,6 +255,11 @@ describe("contentTypeOf", () => {
     ["/font.woff2", "font/woff2"],
     ["/robots.txt", "text/plain; charset=utf-8"],
     ["/site.webmanifest", "application/manifest+json; charset=utf-8"],
+    ["/favicon.ico", "image/x-icon"],
+    ["/live/index.m3u8", "application/vnd.apple.mpegurl"],
+    ["/odd.constructor", "application/octet-stream"],
+    ["/odd.__proto__", "application/octet-stream"],
+    ["/odd.hasOwnProperty", "application/octet-stream"],
     ["/noextension", "application/octet-stream"],
     ["/archive.unknownext", "application/octet-stream"],
   ])("gives %s the type %s", (path, type) => {
