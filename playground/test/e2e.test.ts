@@ -41,7 +41,7 @@ function asset(pattern: RegExp): string {
 describe("the playground under wrangler dev", () => {
   it("reports the sync in the build output", () => {
     expect(buildLog).toMatch(
-      /\[kv-assets\] 14 files, \d+ new .* manifest published to local KV "ASSETS"/,
+      /\[kv-assets\] 15 files, \d+ new .* manifest published to local KV "ASSETS"/,
     );
   });
 
@@ -57,6 +57,7 @@ describe("the playground under wrangler dev", () => {
     ["/data.json", "application/json; charset=utf-8", "public, max-age=0, must-revalidate"],
     ["/files/read%20me.txt", "text/plain; charset=utf-8", "public, max-age=0, must-revalidate"],
     ["/files/caf%C3%A9.txt", "text/plain; charset=utf-8", "public, max-age=0, must-revalidate"],
+    ["/favicon.ico", "image/x-icon", "public, max-age=0, must-revalidate"],
     ["JS", "text/javascript; charset=utf-8", "public, max-age=31536000, immutable"],
     ["CSS", "text/css; charset=utf-8", "public, max-age=31536000, immutable"],
     ["PNG", "image/png", "public, max-age=31536000, immutable"],
@@ -162,7 +163,7 @@ describe("the playground under wrangler dev", () => {
 
   it("answers the API route from the Worker", async () => {
     const response = await get("/api/hello");
-    expect(await response.json()).toEqual({ message: "Hello from the Worker.", files: 14 });
+    expect(await response.json()).toEqual({ message: "Hello from the Worker.", files: 15 });
   });
 });
 
@@ -184,7 +185,7 @@ describe("rebuilding with one file changed", () => {
     try {
       await writeFile(data, original.replace("served from Workers KV", `changed at ${Date.now()}`));
       const log = await buildPlayground();
-      expect(log).toMatch(/\[kv-assets\] 14 files, 1 new \([\d.]+ B in 1 keys\), 13 unchanged/);
+      expect(log).toMatch(/\[kv-assets\] 15 files, 1 new \([\d.]+ B in 1 keys\), 14 unchanged/);
       const deadline = Date.now() + 60_000;
       let text = "";
       while (Date.now() < deadline) {
@@ -237,11 +238,15 @@ describe.skipIf(!hasChromium)("the playground in headless Chromium", () => {
     try {
       const page = await context.newPage();
       const failures: string[] = [];
-      page.on("requestfailed", (request) =>
-        failures.push(`${request.url()} ${request.failure()?.errorText}`),
-      );
+      page.on("requestfailed", (request) => {
+        // Chromium reports the table's revalidations, answered 304 to a no-store fetch, as aborted.
+        if (request.resourceType() === "fetch" && request.headers()["if-none-match"]) return;
+        failures.push(`${request.url()} ${request.failure()?.errorText}`);
+      });
       page.on("response", (response) => {
-        if (response.status() >= 400) failures.push(`${response.url()} ${response.status()}`);
+        // The page asks for a missing page on purpose, to show its 404.
+        if (response.status() >= 400 && new URL(response.url()).pathname !== "/missing")
+          failures.push(`${response.url()} ${response.status()}`);
       });
 
       await page.goto(server.url, { waitUntil: "load" });
@@ -265,18 +270,60 @@ describe.skipIf(!hasChromium)("the playground in headless Chromium", () => {
         }),
       );
       expect(images).toEqual([true, true]);
-      await page.screenshot({ path: join(root, "test-results", "playground.png") });
+
+      // The page shows what each file got, and that asking again with its ETag got a 304.
+      await page.waitForSelector('#responses tbody[data-done="true"]');
+      const rows = await page.$$eval("#responses tbody tr", (trs) =>
+        trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")),
+      );
+      const row = (label: string): string[] => rows.find((r) => r[0] === label) ?? [];
+      for (const label of ["the page", "data.json", "a file with a space"]) {
+        expect(row(label), label).toEqual([
+          label,
+          "200",
+          expect.any(String),
+          "public, max-age=0, must-revalidate",
+          expect.stringMatching(/^"[0-9a-f]{16}"$/),
+          "304, no storage read",
+        ]);
+      }
+      for (const label of ["its stylesheet", "its script", "the logo"]) {
+        expect(row(label), label).toEqual([
+          label,
+          "200",
+          expect.any(String),
+          "public, max-age=31536000, immutable",
+          expect.stringMatching(/^"[0-9a-f]{16}"$/),
+          "304, no storage read",
+        ]);
+      }
+      expect(row("1 KiB of large.bin")[1]).toBe(`206 (bytes 0-1023/${LARGE_SIZE})`);
+      expect(row("a missing page")[1]).toBe("404");
+      await page.screenshot({ path: join(root, "test-results", "playground.png"), fullPage: true });
 
       await page.reload({ waitUntil: "load" });
+      // Let the page finish asking for its files before leaving it, or the browser aborts them.
+      await page.waitForSelector('#responses tbody[data-done="true"]');
       const fingerprinted = await page.evaluate(() =>
         performance
           .getEntriesByType("resource")
           .map((e) => e as PerformanceResourceTiming & { responseStatus?: number })
+          // The page's own loads, not the fetches its table makes with cache: "no-store".
+          .filter((e) => e.initiatorType !== "fetch")
           .filter((e) => new URL(e.name).pathname.startsWith("/assets/"))
           .map((e) => ({ name: e.name, cached: e.transferSize === 0 || e.responseStatus === 304 })),
       );
       expect(fingerprinted.length).toBeGreaterThan(0);
       for (const entry of fingerprinted) expect(entry, entry.name).toMatchObject({ cached: true });
+
+      // The 404 page has the site's look.
+      await page.goto(`${server.url}/missing`, { waitUntil: "load" });
+      expect(await page.textContent("#not-found")).toBe("Not found");
+      expect(await page.evaluate(() => getComputedStyle(document.querySelector("h1")!).color)).toBe(
+        "rgb(102, 51, 153)",
+      );
+      await page.goto(server.url, { waitUntil: "load" });
+      await page.waitForSelector('#responses tbody[data-done="true"]');
 
       await page.click("#about-link");
       await page.waitForURL(`${server.url}/about/`);
