@@ -7,6 +7,26 @@ import { basePathOf } from "../src/state.js";
 import { fixtures, runWorker, viteBuild } from "./build.js";
 
 const ns = "00000000000000000000000000000b05";
+
+// The Worker of both test apps: the site from KV, anything else "app route".
+const WORKER = [
+  'import { createAssetHandler } from "@kv-assets/runtime";',
+  'import manifest from "virtual:kv-manifest";',
+  "let assets: ReturnType<typeof createAssetHandler> | undefined;",
+  "export default {",
+  "  async fetch(request: Request, env: { ASSETS: KVNamespace }) {",
+  "    assets ??= createAssetHandler(manifest, env.ASSETS);",
+  '    return (await assets(request)) ?? new Response("app route", { status: 404 });',
+  "  },",
+  "};",
+].join("\n");
+
+async function writeFiles(root: string, files: Record<string, string>): Promise<void> {
+  for (const [path, body] of Object.entries(files)) {
+    await mkdir(join(root, path, ".."), { recursive: true });
+    await writeFile(join(root, path), body);
+  }
+}
 let root: string;
 
 beforeAll(async () => {
@@ -17,17 +37,7 @@ beforeAll(async () => {
       '<!doctype html><h1>under base</h1><script type="module" src="/src/main.ts"></script>',
     "src/main.ts": 'document.body.append("hello");\n',
     "public/robots.txt": "User-agent: *\n",
-    "src/worker.ts": [
-      'import { createAssetHandler } from "@kv-assets/runtime";',
-      'import manifest from "virtual:kv-manifest";',
-      "let assets: ReturnType<typeof createAssetHandler> | undefined;",
-      "export default {",
-      "  async fetch(request: Request, env: { ASSETS: KVNamespace }) {",
-      "    assets ??= createAssetHandler(manifest, env.ASSETS);",
-      '    return (await assets(request)) ?? new Response("app route", { status: 404 });',
-      "  },",
-      "};",
-    ].join("\n"),
+    "src/worker.ts": WORKER,
     "wrangler.jsonc": JSON.stringify({
       name: "base",
       main: "dist/worker/index.js",
@@ -40,10 +50,7 @@ beforeAll(async () => {
       'export default defineConfig({ base: "/app/", logLevel: "warn", plugins: [kvAssets({ worker: "src/worker.ts" })] });',
     ].join("\n"),
   };
-  for (const [path, body] of Object.entries(files)) {
-    await mkdir(join(root, path, ".."), { recursive: true });
-    await writeFile(join(root, path), body);
-  }
+  await writeFiles(root, files);
   const build = await viteBuild(root);
   expect(build.output).not.toMatch(/error/i);
   expect(build.code).toBe(0);
@@ -105,17 +112,7 @@ describe("vite build with its own outDir, assetsDir and publicDir", () => {
           '<!doctype html><h1>dirs</h1><script type="module" src="/src/main.ts"></script>',
         "src/main.ts": 'document.body.append("hello");\n',
         "static-public/robots.txt": "User-agent: *\n",
-        "src/worker.ts": [
-          'import { createAssetHandler } from "@kv-assets/runtime";',
-          'import manifest from "virtual:kv-manifest";',
-          "let assets: ReturnType<typeof createAssetHandler> | undefined;",
-          "export default {",
-          "  async fetch(request: Request, env: { ASSETS: KVNamespace }) {",
-          "    assets ??= createAssetHandler(manifest, env.ASSETS);",
-          '    return (await assets(request)) ?? new Response("app route", { status: 404 });',
-          "  },",
-          "};",
-        ].join("\n"),
+        "src/worker.ts": WORKER,
         "wrangler.jsonc": JSON.stringify({
           name: "dirs",
           main: "out/worker/index.js",
@@ -128,10 +125,7 @@ describe("vite build with its own outDir, assetsDir and publicDir", () => {
           'export default defineConfig({ logLevel: "warn", publicDir: "static-public", build: { outDir: "out/site", assetsDir: "static" }, plugins: [kvAssets({ worker: "src/worker.ts", workerOutDir: "out/worker" })] });',
         ].join("\n"),
       };
-      for (const [path, body] of Object.entries(files)) {
-        await mkdir(join(other, path, ".."), { recursive: true });
-        await writeFile(join(other, path), body);
-      }
+      await writeFiles(other, files);
       const build = await viteBuild(other);
       expect(build.code).toBe(0);
       const mf = runWorker(other, "out/worker/index.js", ns);
