@@ -42,7 +42,8 @@ export type AssetBindingClass<Env> = new (
  * `ctx.props.project`. A platform exports it and hands a Dynamic Worker (or any other Worker) a
  * binding to it with the project in `props`, e.g. `ctx.exports.AssetBinding({ props: { project } })`;
  * that Worker then calls `env.ASSETS.fetch(request)` and can only ever see its own project's files.
- * Requests that match no file get 404; an unpublished project gets 404 too.
+ * Requests that match no file get 404; an unpublished project gets 404 too; methods other than
+ * GET and HEAD get 405 with `Allow: GET, HEAD`, as Workers Static Assets' binding answers.
  */
 export function createAssetBinding<Env = { ASSETS: KVNamespace }>(
   options: AssetBindingOptions<Env> = {},
@@ -55,6 +56,8 @@ export function createAssetBinding<Env = { ASSETS: KVNamespace }>(
 
   return class AssetBinding extends WorkerEntrypoint<Env, AssetBindingProps> {
     override async fetch(request: Request): Promise<Response> {
+      // As Workers Static Assets' own binding answers: files are only read.
+      if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed();
       const storage = storageOf(this.env);
       if (!storage) {
         logProblem("AssetBinding has no storage; bind the KV namespace as ASSETS or pass storage");
@@ -73,6 +76,17 @@ export function createAssetBinding<Env = { ASSETS: KVNamespace }>(
 
 /** The binding for the common setup: every project in the KV namespace bound as `ASSETS`. */
 export const AssetBinding = createAssetBinding();
+
+function methodNotAllowed(): Response {
+  return new Response("Method Not Allowed\n", {
+    status: 405,
+    headers: {
+      Allow: "GET, HEAD",
+      "Content-Type": "text/plain; charset=utf-8",
+      "Cache-Control": "no-cache",
+    },
+  });
+}
 
 function notFound(): Response {
   return new Response("Not Found\n", {

@@ -323,6 +323,19 @@ describe("AssetBinding in a Dynamic Worker", () => {
     expect(second.status).toBe(304);
   });
 
+  it.each(["POST", "PUT", "DELETE"])(
+    "answers %s with 405 and Allow: GET, HEAD, as Workers Static Assets' binding does",
+    async (method) => {
+      const response = await SELF.fetch("https://platform.example/dynamic/alpha/secret.txt", {
+        method,
+        body: method === "DELETE" ? undefined : "x",
+      });
+      expect(response.status).toBe(405);
+      expect(response.headers.get("Allow")).toBe("GET, HEAD");
+      await response.text();
+    },
+  );
+
   it("lets the tenant's own routes run first", async () => {
     const response = await SELF.fetch("https://platform.example/dynamic/alpha/tenant/hello");
     expect(await response.text()).toBe("hello from the tenant");
