@@ -14,6 +14,11 @@ export function fail(message: string, cause?: unknown): never {
   throw new KvAssetsError(message, cause === undefined ? undefined : { cause });
 }
 
+/** Stops the sync: a file's bytes are not those its hash was taken over. */
+export function changedWhileSyncing(path: string): never {
+  fail(`${path} changed while it was being synced; run the sync again`);
+}
+
 /** Wraps the logger a run was given so every line it is told names the package. */
 export function packageLogger(logger: SyncLogger): SyncLogger {
   return {

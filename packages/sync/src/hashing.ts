@@ -1,5 +1,5 @@
 // The hash phase of a sync: every file's xxh64, read once, before storage is even open.
-import { fail } from "./errors.js";
+import { changedWhileSyncing, fail } from "./errors.js";
 import { createHasher, hashBytes } from "./hash.js";
 import { eachLimited } from "./limit.js";
 import type { SyncSettings } from "./options.js";
@@ -66,8 +66,7 @@ async function hashInBlocks(
     stopIfAborted();
     const length = Math.min(HASH_BLOCK, source.size - offset);
     let block = await source.readAt(offset, length);
-    if (block.byteLength !== length)
-      fail(`${source.path} changed while it was being synced; run the sync again`);
+    if (block.byteLength !== length) changedWhileSyncing(source.path);
     whole.update(block);
     while (block.byteLength > 0) {
       const take = Math.min(block.byteLength, chunk - inPart);

@@ -3,12 +3,8 @@
 import { hostname } from "node:os";
 import { mkdir, open, readFile, stat, unlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
-import { isRunning } from "./locks.js";
+import { HEARTBEAT_MS, notRenewed, ownerGone } from "./locks.js";
 
-/** How often the holder touches the lock file, so a holder on another host can be seen alive. */
-const TOUCH_MS = 30 * 1000;
-/** A lock file not touched for this long is left by a run that died. */
-const STALE_MS = 3 * 60 * 1000;
 const POLL_MS = 200;
 
 interface Holder {
@@ -40,7 +36,7 @@ export async function lockLocalState(
       const timer = setInterval(() => {
         const now = new Date();
         void utimes(file, now, now).catch(() => {});
-      }, TOUCH_MS);
+      }, HEARTBEAT_MS);
       timer.unref();
       return async () => {
         clearInterval(timer);
@@ -86,17 +82,15 @@ async function readHolder(file: string): Promise<Holder | undefined> {
   return undefined;
 }
 
+// The rules of run locks: the holder's process is gone from this host, or the file was not
+// touched (renewed) for the stale time.
 async function deadReason(file: string, holder: Holder | undefined): Promise<string | undefined> {
-  if (holder && holder.host === hostname() && !isRunning(holder.pid))
-    return `process ${holder.pid} is no longer running`;
+  if (ownerGone(holder)) return `process ${holder.pid} is no longer running`;
   const touched = await stat(file).then(
     (info) => info.mtimeMs,
     () => undefined,
   );
-  if (touched === undefined) return undefined;
-  if (Date.now() - touched >= STALE_MS)
-    return `it was last renewed ${Math.round((Date.now() - touched) / 60000)} minutes ago`;
-  return undefined;
+  return touched === undefined ? undefined : notRenewed(touched);
 }
 
 function sameHolder(a: Holder | undefined, b: Holder | undefined): boolean {

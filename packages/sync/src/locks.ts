@@ -108,16 +108,27 @@ export async function listLocks(target: KvTarget, prefix: string): Promise<Lock[
 
 /** Why a lock no longer holds, or `undefined` while its run may still be going. */
 export function deadReason(lock: Lock, now = Date.now()): string | undefined {
-  if (lock.owner && lock.owner.host === hostname() && !isRunning(lock.owner.pid)) {
-    return `process ${lock.owner.pid} on this host is no longer running`;
-  }
+  if (ownerGone(lock.owner)) return `process ${lock.owner.pid} on this host is no longer running`;
   if (lock.kind === "prune" && now - lock.started >= PRUNE_DEADLINE_MS) {
     return `prunes delete nothing ${PRUNE_DEADLINE_MS / 60000} minutes after they start`;
   }
-  if (now - lock.beat >= STALE_MS) {
-    return `it was last renewed ${Math.round((now - lock.beat) / 60000)} minutes ago`;
-  }
-  return undefined;
+  return notRenewed(lock.beat, now);
+}
+
+/**
+ * Whether `owner` is a process of this host that is no longer running: its lock can be taken
+ * over at once. The rule of run locks in KV and of the lock of local state alike.
+ */
+export function ownerGone<T extends { host: string; pid: number }>(
+  owner: T | undefined,
+): owner is T {
+  return owner !== undefined && owner.host === hostname() && !isRunning(owner.pid);
+}
+
+/** Why a lock last renewed at `renewed` (ms) is left by a run that died, if it is. */
+export function notRenewed(renewed: number, now = Date.now()): string | undefined {
+  if (now - renewed < STALE_MS) return undefined;
+  return `it was last renewed ${Math.round((now - renewed) / 60000)} minutes ago`;
 }
 
 /** Says which lock it is, who holds it and since when, for messages. */

@@ -2,7 +2,7 @@
 // read again and written; what it has is carried over from the newest manifest.
 import { contentKey, partKeys } from "@kv-assets/runtime/format";
 import { contentTypeOf, isCompressible } from "./content-type.js";
-import { fail } from "./errors.js";
+import { changedWhileSyncing } from "./errors.js";
 import { hashBytes } from "./hash.js";
 import type { Hashed } from "./hashing.js";
 import type { Trusted } from "./history.js";
@@ -54,8 +54,6 @@ export async function syncFiles(
     const remake =
       !carried ||
       !carried.variants.every((v) => uploader.stored(contentKey(prefix, v.hash), v.size, inBucket));
-    const changed = (): never =>
-      fail(`${source.path} changed while it was being synced; run the sync again`);
 
     let bytes: Uint8Array | undefined;
     if (parts && isNew && !inBucket) {
@@ -64,13 +62,13 @@ export async function syncFiles(
         for (const [i, partKey] of partKeys(key, size, chunk).entries()) {
           stopIfAborted();
           const part = await source.readAt(i * chunk, Math.min(chunk, size - i * chunk));
-          if ((await hashBytes(part)) !== parts[i]) changed();
+          if ((await hashBytes(part)) !== parts[i]) changedWhileSyncing(source.path);
           await uploader.writeValue(partKey, part);
         }
       });
     } else if (isNew || (remake && compressible)) {
       bytes = await source.read();
-      if ((await hashBytes(bytes)) !== hash) changed();
+      if ((await hashBytes(bytes)) !== hash) changedWhileSyncing(source.path);
       if (isNew) {
         newFiles += 1;
         await uploader.write(key, bytes, inBucket);
