@@ -1,13 +1,14 @@
 // `virtual:kv-manifest`: the synced manifest as the Worker imports it, a Text module beside its code.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { manifestText, packManifest } from "@kv-assets/runtime/format";
+import { packManifest } from "@kv-assets/runtime/format";
 import type { Plugin } from "vite";
 import {
   emptyManifest,
   MANIFEST_FILE,
   watchedManifest,
   withCloudflare,
+  writeManifestFile,
   type BuildState,
 } from "./state.js";
 
@@ -49,16 +50,12 @@ export function manifestModule(state: BuildState): Plugin & { placeholder(): str
       // In `vite build --watch`, each sync of the client rewrites this file: the Worker rebuilds.
       if (!cloudflare && state.config.build.watch) {
         const file = watchedManifest(state.config);
-        if (!existsSync(file)) {
-          mkdirSync(join(file, ".."), { recursive: true });
-          writeFileSync(file, manifestText(packManifest(emptyManifest())));
-        }
+        if (!existsSync(file)) writeManifestFile(file, emptyManifest());
         this.addWatchFile(file);
       }
       if (cloudflare) {
         placeholder ??= join(state.config.cacheDir, "kv-assets", MANIFEST_FILE);
-        mkdirSync(join(placeholder, ".."), { recursive: true });
-        writeFileSync(placeholder, manifestText(packManifest(emptyManifest())));
+        writeManifestFile(placeholder, emptyManifest());
         specifier = placeholder;
       }
       return [

@@ -1,7 +1,6 @@
 // Without @cloudflare/vite-plugin: sync the client once it is written, then build the Worker
 // (the `worker` option) with the manifest compiled in.
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { manifestText, packManifest } from "@kv-assets/runtime/format";
 import * as vite from "vite";
 import type { Plugin, ViteBuilder } from "vite";
@@ -11,6 +10,7 @@ import {
   watchedManifest,
   WORKER_ENVIRONMENT,
   withCloudflare,
+  writeManifestFile,
   type BuildState,
 } from "./state.js";
 
@@ -42,9 +42,7 @@ export function clientSync(state: BuildState): Plugin {
         throw error;
       }
       if (config.build.watch && state.manifest) {
-        const file = watchedManifest(config);
-        await mkdir(dirname(file), { recursive: true });
-        await writeFile(file, manifestText(packManifest(state.manifest)));
+        writeManifestFile(watchedManifest(config), state.manifest);
       }
       state.firstSync.resolve();
     },

@@ -1,6 +1,11 @@
 // What the plugin's parts share during one build: the resolved config, the synced manifest, and
 // the sync itself.
-import { KV_VALUE_LIMIT, MANIFEST_VERSION } from "@kv-assets/runtime/format";
+import {
+  KV_VALUE_LIMIT,
+  MANIFEST_VERSION,
+  manifestText,
+  packManifest,
+} from "@kv-assets/runtime/format";
 import type { AssetManifest } from "@kv-assets/runtime";
 import {
   interruptible,
@@ -9,7 +14,8 @@ import {
   terminalProgress,
   type SyncOptions,
 } from "@kv-assets/sync";
-import { join } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { ResolvedConfig } from "vite";
 import type { KvAssetsOptions } from "./options.js";
 
@@ -125,6 +131,12 @@ export function basePathOf(base: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(base)) path = new URL(base).pathname;
   if (!path.startsWith("/")) return "/";
   return path.endsWith("/") ? path : `${path}/`;
+}
+
+/** Writes `manifest` to `file` as its Text module holds it, creating the file's folder. */
+export function writeManifestFile(file: string, manifest: AssetManifest): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, manifestText(packManifest(manifest)));
 }
 
 /** Whether a plugin is @cloudflare/vite-plugin's. */
