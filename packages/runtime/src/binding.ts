@@ -68,7 +68,10 @@ export function createAssetBinding<Env = { ASSETS: KVNamespace }>(
       if (!manifest) return notFound();
       // One per request: the manifest and storage are the request's own (a manifest keeps what
       // it has read across handlers).
-      const handler = createAssetHandler(manifest, storage, serveOptions);
+      const handler = createAssetHandler(manifest, storage, {
+        notFoundFor: "all",
+        ...serveOptions,
+      });
       return (await handler(request, this.ctx)) ?? notFound();
     }
   };

@@ -39,7 +39,10 @@ export interface Catalog {
 export function catalogOf(manifest: ManifestSource): Catalog {
   let catalog = catalogs.get(manifest);
   if (catalog === undefined) {
-    catalog = { ...makeCatalog(manifest), representations: boundedMap(REPRESENTATIONS_KEPT) };
+    catalog = {
+      ...withRetained(manifest, makeCatalog(manifest)),
+      representations: boundedMap(REPRESENTATIONS_KEPT),
+    };
     catalogs.set(manifest, catalog);
   }
   return catalog;
@@ -56,6 +59,36 @@ const LOOKUP_PATH_KEPT = 512;
 
 /** Representations kept per catalog. */
 const REPRESENTATIONS_KEPT = 1000;
+
+/**
+ * Lookups that also find the fingerprinted files earlier deploys had, until their time is up:
+ * they are only looked at when the deploy itself has no file at the path.
+ */
+function withRetained(
+  manifest: ManifestSource,
+  catalog: Omit<Catalog, "representations">,
+): Omit<Catalog, "representations"> {
+  const retained = new Map<string, { until: number; entry: ManifestEntry }>();
+  // Newest group first: where two deploys had a path, the newer one's file is kept.
+  for (const group of manifest.retained ?? []) {
+    for (const [path, entry] of Object.entries(group.files)) {
+      if (!retained.has(path)) retained.set(path, { until: group.until * 1000, entry });
+    }
+  }
+  if (retained.size === 0) return catalog;
+  const live = (path: string): { until: number; entry: ManifestEntry } | undefined => {
+    const found = retained.get(path);
+    return found !== undefined && found.until > Date.now() ? found : undefined;
+  };
+  return {
+    ...catalog,
+    has: (path, missing) => catalog.has(path, missing) || live(path) !== undefined,
+    get(path) {
+      const found = catalog.has(path, new Set()) ? undefined : live(path);
+      return found ? toAsset(manifest, path, found.entry) : catalog.get(path);
+    },
+  };
+}
 
 function makeCatalog(manifest: ManifestSource): Omit<Catalog, "representations"> {
   if ("packed" in manifest) {

@@ -24,7 +24,16 @@ export type {
   ContentEncoding,
   Asset,
   AssetVariant,
+  RetainedFiles,
 } from "./manifest.js";
+export { parseHeadersFile, MAX_HEADER_RULES, MAX_RULE_LINE } from "./headers-file.js";
+export type { HeaderRule, ParsedRules, RuleProblem } from "./headers-file.js";
+export {
+  parseRedirectsFile,
+  MAX_STATIC_REDIRECTS,
+  MAX_DYNAMIC_REDIRECTS,
+} from "./redirects-file.js";
+export type { RedirectRule, RedirectStatus } from "./redirects-file.js";
 export {
   packManifest,
   unpackManifest,

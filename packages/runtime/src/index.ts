@@ -3,6 +3,8 @@
 export { serveAsset, createAssetHandler } from "./serve.js";
 export type { ServeAssetOptions, NotFoundHandling, AssetHandler, RequestContext } from "./serve.js";
 export type { HtmlHandling } from "./html.js";
+export type { HeaderRule } from "./headers-file.js";
+export type { RedirectRule, RedirectStatus } from "./redirects-file.js";
 export { loadManifest } from "./load-manifest.js";
 export type { LoadManifestOptions, ManifestStorage } from "./load-manifest.js";
 export { createPullThrough } from "./pull-through.js";
@@ -22,6 +24,7 @@ export type {
   ContentEncoding,
   Asset,
   AssetVariant,
+  RetainedFiles,
 } from "./manifest.js";
 export { readManifestText } from "./packed.js";
 export type { PackedManifest } from "./packed.js";

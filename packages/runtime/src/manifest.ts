@@ -1,7 +1,10 @@
 // The manifest format shared by the sync engine (which writes it) and the runtime (which reads it).
 
+import { compilePattern } from "./pattern.js";
+import type { HeaderRule } from "./headers-file.js";
 import { contentKey } from "./keys.js";
 import type { PackedManifest } from "./packed.js";
+import type { RedirectRule } from "./redirects-file.js";
 
 /** Version of the manifest format this runtime reads. */
 export const MANIFEST_VERSION = 1;
@@ -34,6 +37,22 @@ export interface AssetManifest {
    * so prune keeps them; absent when the manifest was small enough to publish whole.
    */
   shards?: string[];
+  /** The rules of the site's `_headers` file, applied to every response the site's files get. */
+  headers?: HeaderRule[];
+  /** The rules of the site's `_redirects` file, applied before any file is looked up. */
+  redirects?: RedirectRule[];
+  /**
+   * Fingerprinted files of earlier deploys that this one no longer has, still served until
+   * `until` (seconds since the epoch) so pages loaded before the deploy keep working. One group
+   * per deploy that removed files, newest first.
+   */
+  retained?: RetainedFiles[];
+}
+
+/** Files an earlier deploy had, served until `until` (seconds since the epoch). */
+export interface RetainedFiles {
+  until: number;
+  files: Record<string, ManifestEntry>;
 }
 
 /**
@@ -221,7 +240,72 @@ function validateTables(value: unknown): string | undefined {
     return "types is not a list of strings";
   if (!Array.isArray(m.times) || !m.times.every((t) => Number.isFinite(t)))
     return "times is not a list of numbers";
+  return validateRules(m) ?? validateRetained(m.retained, m.types, m.times);
+}
+
+function validateRules(m: Partial<AssetManifest>): string | undefined {
+  if (m.headers !== undefined) {
+    if (!Array.isArray(m.headers)) return "headers is not a list of rules";
+    for (const rule of m.headers as unknown[]) {
+      const r = rule as Partial<HeaderRule>;
+      if (typeof rule !== "object" || rule === null || !isPattern(r.path))
+        return "a header rule has no valid path";
+      if (r.set !== undefined && !isStringRecord(r.set))
+        return `the header rule for ${r.path} sets something that is not a header`;
+      if (r.unset !== undefined && !(Array.isArray(r.unset) && r.unset.every(isString)))
+        return `the header rule for ${r.path} removes something that is not a header`;
+    }
+  }
+  if (m.redirects !== undefined) {
+    if (!Array.isArray(m.redirects)) return "redirects is not a list of rules";
+    for (const rule of m.redirects as unknown[]) {
+      const r = rule as Partial<RedirectRule>;
+      if (typeof rule !== "object" || rule === null || !isPattern(r.from))
+        return "a redirect rule has no valid from";
+      if (typeof r.to !== "string" || !/^(\/|https:\/\/)/.test(r.to))
+        return `the redirect rule for ${r.from} has no valid target`;
+      if (![200, 301, 302, 303, 307, 308].includes(r.status as number))
+        return `the redirect rule for ${r.from} has no valid status`;
+    }
+  }
   return undefined;
+}
+
+function validateRetained(retained: unknown, types: string[], times: number[]): string | undefined {
+  if (retained === undefined) return undefined;
+  if (!Array.isArray(retained)) return "retained is not a list";
+  for (const group of retained as unknown[]) {
+    const g = group as Partial<RetainedFiles>;
+    if (typeof group !== "object" || group === null || !Number.isFinite(g.until))
+      return "a retained group has no until time";
+    if (typeof g.files !== "object" || g.files === null) return "a retained group has no files";
+    const problem = validateFiles(g.files, types, times);
+    if (problem) return `retained ${problem}`;
+  }
+  return undefined;
+}
+
+function isPattern(value: unknown): value is string {
+  if (typeof value !== "string" || !/^(\/|https:\/\/)/.test(value)) return false;
+  try {
+    compilePattern(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === "string";
+}
+
+function isStringRecord(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every(isString)
+  );
 }
 
 function validateFiles(

@@ -81,3 +81,15 @@ const PLAIN = /^(?=\/)(?:\/(?!\.\.?(?:\/|$))[^/%\\\u0000-\u001f\u007f]+)*\/?$/;
 
 // Control characters (NUL, CR, LF, ...) and both slashes cannot appear in a file name we serve.
 const UNSAFE = /[\u0000-\u001f\u007f/\\]/;
+
+/**
+ * Whether `pathname` is the one URL of the decoded `path`: each segment encoded as
+ * encodeURIComponent does, no empty segment but a trailing one.
+ */
+export function isCanonicalPath(pathname: string, path: string): boolean {
+  // Most paths hold only characters encodeURIComponent leaves alone.
+  if (UNRESERVED.test(pathname)) return true;
+  return encodePath(path) === pathname;
+}
+
+const UNRESERVED = /^(?:\/[A-Za-z0-9\-_.!~*'()]+)*\/?$/;

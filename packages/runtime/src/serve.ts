@@ -6,7 +6,10 @@ import { withEdgeCache } from "./edge-cache.js";
 import { negotiateEncoding } from "./encoding.js";
 import { resolveHtml, type HtmlHandling } from "./html.js";
 import type { Asset, AssetVariant, ContentEncoding, ManifestSource } from "./manifest.js";
-import { decodePath, encodePath, splitUrl, type SplitUrl } from "./path.js";
+import { decodePath, encodePath, isCanonicalPath, splitUrl, type SplitUrl } from "./path.js";
+import { headerRulesOf, redirectRulesOf, workerFirstOf } from "./rules.js";
+import type { HeaderRule } from "./headers-file.js";
+import type { RedirectRule } from "./redirects-file.js";
 import { respond, rangeHeaderOf, type Representation } from "./respond.js";
 import { openBody, type AssetStorage } from "./storage.js";
 
@@ -22,13 +25,43 @@ export interface ServeAssetOptions {
    */
   htmlHandling?: HtmlHandling;
   /**
-   * When no file matches: `"none"` resolves `null`; `"404-page"` serves the nearest `404.html` up
-   * the tree with status 404; `"single-page-application"` serves `/index.html` with status 200 to
-   * navigation requests (`Sec-Fetch-Mode: navigate`, or `Accept: text/html` from clients that do
-   * not send Sec-Fetch-Mode) and resolves `null` for everything else.
+   * When no file matches a request that {@link notFoundFor} covers: `"none"` resolves `null`;
+   * `"404-page"` serves the nearest `404.html` up the tree with status 404;
+   * `"single-page-application"` serves `/index.html` with status 200. Other misses resolve
+   * `null`, so the app's own routes answer them.
    * @default "none"
    */
   notFoundHandling?: NotFoundHandling;
+  /**
+   * Which misses get {@link notFoundHandling}. `"navigations"`: only page loads
+   * (`Sec-Fetch-Mode: navigate`, or `Accept: text/html` from clients that send no
+   * Sec-Fetch-Mode), so a `fetch("/api/...")` always reaches the app, as Workers Static Assets
+   * does with a Worker in front. `"all"`: every miss, as it does for a site with no Worker (and as
+   * `AssetBinding` does). With {@link runWorkerFirst}, the app's paths are named, so every other
+   * miss is the site's.
+   * @default runWorkerFirst ? "all" : "navigations"
+   */
+  notFoundFor?: "navigations" | "all";
+  /**
+   * Paths the app answers before any file, in the syntax of Workers Static Assets'
+   * `run_worker_first`: `*` matches anything, and a pattern starting with `!` excludes paths from
+   * the others, e.g. `["/api/*", "!/api/docs/*"]`. A request for one resolves `null` at once,
+   * whatever files, redirects or not-found handling would say. At most 100 patterns.
+   * @default []
+   */
+  runWorkerFirst?: string[];
+  /**
+   * Header rules, instead of those the sync compiled from the site's `_headers`: the file's text,
+   * or rules as the manifest holds them. For platforms that keep rules per project.
+   * @default the manifest's
+   */
+  headers?: string | HeaderRule[];
+  /**
+   * Redirect and rewrite rules, instead of those the sync compiled from the site's `_redirects`:
+   * the file's text, or rules as the manifest holds them.
+   * @default the manifest's
+   */
+  redirects?: string | RedirectRule[];
   /**
    * Cache-Control for a file. Return `undefined` to keep the default: fingerprinted files
    * `public, max-age=31536000, immutable`, everything else `public, max-age=0, must-revalidate`.
@@ -104,6 +137,10 @@ export function createAssetHandler(
   }
   const edgeCache = wantsEdgeCache && typeof caches !== "undefined";
   const bucket = options.r2;
+  const workerFirst = workerFirstOf(options.runWorkerFirst ?? []);
+  const notFoundFor = options.notFoundFor ?? (workerFirst ? "all" : "navigations");
+  const applyHeaders = headerRulesOf(options.headers ?? manifest.headers ?? []);
+  const matchRedirect = redirectRulesOf(options.redirects ?? manifest.redirects ?? []);
   const catalog = catalogOf(manifest);
   let toldNoContext = false;
 
@@ -120,22 +157,42 @@ export function createAssetHandler(
   async function handle(request: Request, ctx?: RequestContext): Promise<Response | null> {
     if (request.method !== "GET" && request.method !== "HEAD") return null;
     const url = splitUrl(request.url);
-    const path = decodePath(url.pathname);
+    if (workerFirst?.(url.pathname)) return null;
+    const response = await answer(request, url, ctx);
+    return response && applyHeaders(hostOf(url.origin), url.pathname, response);
+  }
+
+  async function answer(
+    request: Request,
+    url: SplitUrl,
+    ctx: RequestContext | undefined,
+  ): Promise<Response | null> {
+    // `_redirects` comes first, even where a file exists, as on Workers Static Assets.
+    const rule = matchRedirect(url);
+    if (rule !== null && "location" in rule) return redirect(rule.status, rule.location);
+    const rewritten = rule?.rewrite;
+    const path = decodePath(rewritten ?? url.pathname);
     // Resolve with what is known; a sharded manifest may first need the shards the lookups touch.
     let route: Route | null;
     for (;;) {
       const missing = new Set<number>();
-      route = decide(request, path, (p) => catalog.has(p, missing));
+      route = decide(request, path, rewritten !== undefined, (p) => catalog.has(p, missing));
       if (missing.size === 0) break;
       await catalog.load(missing);
     }
     if (route === null) return null;
-    if ("redirect" in route) {
-      // A relative reference that always starts with exactly one `/`, so it stays on this origin.
-      return new Response(null, {
-        status: 307,
-        headers: { Location: encodePath(route.redirect) + url.search, "Cache-Control": "no-cache" },
-      });
+    // A relative reference that always starts with exactly one `/`, so it stays on this origin.
+    if ("redirect" in route) return redirect(307, encodePath(route.redirect) + url.search);
+    // One URL per file: a path written another way (`/%61.txt`, `/a//b`, `/[x]`) is sent to the
+    // form Workers Static Assets serves it at, each segment encoded as encodeURIComponent does.
+    if (
+      route.status === 200 &&
+      rewritten === undefined &&
+      htmlHandling !== "none" &&
+      path !== null &&
+      !isCanonicalPath(url.pathname, path)
+    ) {
+      return redirect(307, encodePath(path) + url.search);
     }
     return send(request, catalog.get(route.file), route.status, url, ctx);
   }
@@ -143,18 +200,23 @@ export function createAssetHandler(
   function decide(
     request: Request,
     path: string | null,
+    rewritten: boolean,
     has: (path: string) => boolean,
   ): Route | null {
     const found = path === null ? null : resolveHtml(path, htmlHandling, has);
-    if (found) return "redirect" in found ? found : { file: found.file, status: 200 };
+    if (found && "file" in found) return { file: found.file, status: 200 };
+    if (found) {
+      // A rewrite serves its target where it is, without sending the browser to another URL.
+      if (!rewritten) return found;
+      const target = resolveHtml(found.redirect, htmlHandling, has);
+      if (target && "file" in target) return { file: target.file, status: 200 };
+    }
+    // A rewrite to nowhere is a miss of the site's own, whatever kind of request it is.
+    if (notFoundFor === "navigations" && !rewritten && !isNavigation(request)) return null;
     if (notFoundHandling === "404-page") {
       const page = nearest404(path ?? "/", has);
       if (page) return { file: page, status: 404 };
-    } else if (
-      notFoundHandling === "single-page-application" &&
-      isNavigation(request) &&
-      has("/index.html")
-    ) {
+    } else if (notFoundHandling === "single-page-application" && has("/index.html")) {
       return { file: "/index.html", status: 200 };
     }
     return null;
@@ -287,6 +349,19 @@ function chooseEncoding(request: Request, asset: Asset): ContentEncoding | null 
     if (typeof value === "string") return negotiateEncoding(value, available);
   }
   return fromHeader;
+}
+
+function redirect(status: number, location: string): Response {
+  return new Response(null, {
+    status,
+    headers: { Location: location, "Cache-Control": "no-cache" },
+  });
+}
+
+// The host of an origin, without its port, as absolute `_headers` rules name it.
+function hostOf(origin: string): string {
+  const host = origin.slice(origin.indexOf("//") + 2);
+  return host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.replace(/:\d+$/, "");
 }
 
 function unavailable(): Response {

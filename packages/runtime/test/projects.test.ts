@@ -255,6 +255,7 @@ describe("sharded manifests", () => {
   it("finds the nearest 404 page in another shard", async () => {
     const { response } = await serveProject("large", "/pages/missing/deep", {
       notFoundHandling: "404-page",
+      notFoundFor: "all",
     });
     expect(response?.status).toBe(404);
     expect(await response?.text()).toBe("large 404");

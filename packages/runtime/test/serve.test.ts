@@ -224,20 +224,50 @@ describe.each([
       expect((await serve(get("/missing"))).response).toBeNull();
     });
 
-    it("serves the nearest 404.html up the tree with status 404", async () => {
-      const deep = await serve(get("/docs/a/b/missing"), { notFoundHandling: "404-page" });
+    const navigate = { "Sec-Fetch-Mode": "navigate" };
+
+    it("serves the nearest 404.html up the tree with status 404 to a navigation", async () => {
+      const deep = await serve(get("/docs/a/b/missing", navigate), {
+        notFoundHandling: "404-page",
+      });
       expect(deep.response?.status).toBe(404);
       expect(await deep.response?.text()).toBe("<p>docs 404</p>");
-      const root = await serve(get("/nothing/here"), { notFoundHandling: "404-page" });
+      const root = await serve(get("/nothing/here", navigate), { notFoundHandling: "404-page" });
       expect(root.response?.status).toBe(404);
       expect(await root.response?.text()).toBe("<p>root 404</p>");
     });
 
     it("serves the 404 page for hostile paths too", async () => {
-      const { response } = await serve(get("/%2e%2e/secret"), { notFoundHandling: "404-page" });
+      const { response } = await serve(get("/%2e%2e/secret", navigate), {
+        notFoundHandling: "404-page",
+      });
       expect(response?.status).toBe(404);
       expect(await response?.text()).toBe("<p>root 404</p>");
     });
+
+    it.each([
+      ["a fetch() to /api/users", "/api/users", { "Sec-Fetch-Mode": "cors", Accept: "*/*" }],
+      ["a script request to /missing.js", "/missing.js", { "Sec-Fetch-Mode": "no-cors" }],
+      ["curl with no headers", "/api/users", {}],
+    ])("as 404-page leaves %s to the app", async (_, path, headers) => {
+      const { response } = await serve(get(path, headers), { notFoundHandling: "404-page" });
+      expect(response).toBeNull();
+    });
+
+    it.each([
+      ["404-page", 404, "<p>root 404</p>"],
+      ["single-page-application", 200, html],
+    ] as const)(
+      "as %s with notFoundFor all answers a fetch() miss too",
+      async (mode, status, body) => {
+        const { response } = await serve(get("/api/users", { "Sec-Fetch-Mode": "cors" }), {
+          notFoundHandling: mode,
+          notFoundFor: "all",
+        });
+        expect(response?.status).toBe(status);
+        expect(await response?.text()).toBe(body);
+      },
+    );
 
     it.each([
       ["Sec-Fetch-Mode: navigate", { "Sec-Fetch-Mode": "navigate" }, 200],
@@ -635,10 +665,20 @@ describe("through a Worker (SELF.fetch)", () => {
     expect(await response.json()).toEqual({ hello: "world" });
   });
 
-  it("answers a miss with the 404 page", async () => {
-    const response = await SELF.fetch("https://example.com/nope");
+  it("answers a page load that misses with the 404 page", async () => {
+    const response = await SELF.fetch("https://example.com/nope", {
+      headers: { "Sec-Fetch-Mode": "navigate" },
+    });
     expect(response.status).toBe(404);
     expect(await response.text()).toBe("<p>root 404</p>");
+  });
+
+  it("leaves a fetch() that misses to the app", async () => {
+    const response = await SELF.fetch("https://example.com/nope", {
+      headers: { "Sec-Fetch-Mode": "cors" },
+    });
+    expect(response.status).toBe(404);
+    expect(await response.text()).toBe("Not found");
   });
 
   it("sends a range of the big file", async () => {

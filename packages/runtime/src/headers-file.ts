@@ -1,0 +1,224 @@
+// `_headers`: parses the file's rules (the syntax and limits of Workers Static Assets and Pages) and applies them to responses.
+
+import { boundedMap } from "./bounded.js";
+import { compilePattern, substitute, type Captures, type Pattern } from "./pattern.js";
+
+/** One rule of `_headers`: headers to set (or add to) and to remove on responses whose URL matches `path`. */
+export interface HeaderRule {
+  /** A path (`/blog/*`, `/:lang/about`) or an absolute `https://host/path` pattern. */
+  path: string;
+  /** Header name (lower case) to value; values may use the pattern's `:splat` and `:name`. */
+  set?: Record<string, string>;
+  /** Header names (lower case) to remove. */
+  unset?: string[];
+}
+
+/** A line of a rules file that was skipped, and why. */
+export interface RuleProblem {
+  /** 1-based line number. */
+  line: number;
+  text: string;
+  message: string;
+}
+
+/** What parsing a rules file gives: the rules, the lines skipped, and a limit the file went over. */
+export interface ParsedRules<Rule> {
+  rules: Rule[];
+  problems: RuleProblem[];
+  /** Set when the file is over a limit (rules or line length); a sync refuses such a file. */
+  overLimit?: string;
+}
+
+/** Most rules a `_headers` file may hold. */
+export const MAX_HEADER_RULES = 100;
+
+/** Longest line of a `_headers` or `_redirects` file, in characters. */
+export const MAX_RULE_LINE = 2000;
+
+/**
+ * Parses a `_headers` file. A line starting with `/` or `https://` starts a rule; the lines
+ * under it are `Name: value` (repeated names are joined with `, `) or `! Name` to remove one.
+ * Blank lines and lines starting with `#` are ignored; bad lines are skipped and described.
+ */
+export function parseHeadersFile(text: string): ParsedRules<HeaderRule> {
+  const rules: HeaderRule[] = [];
+  const problems: RuleProblem[] = [];
+  let overLimit: string | undefined;
+  let rule: (HeaderRule & { line: number; text: string }) | undefined;
+  // After a bad path line, its header lines are skipped with it rather than reported one by one.
+  let skipping = false;
+  const finish = (): void => {
+    if (rule === undefined) return;
+    const { path, set, unset } = rule;
+    if (Object.keys(set ?? {}).length === 0 && (unset ?? []).length === 0) {
+      problems.push({ line: rule.line, text: rule.text, message: "the rule sets no header" });
+    } else {
+      rules.push({
+        path,
+        ...(Object.keys(set ?? {}).length > 0 ? { set } : {}),
+        ...((unset ?? []).length > 0 ? { unset } : {}),
+      });
+    }
+    rule = undefined;
+  };
+
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] as string).trim();
+    const number = i + 1;
+    if (line === "" || line.startsWith("#")) continue;
+    if (line.length > MAX_RULE_LINE) {
+      overLimit ??= `line ${number} is ${line.length} characters, over the limit of ${MAX_RULE_LINE}`;
+      continue;
+    }
+    const problem = (message: string): void => {
+      problems.push({ line: number, text: line, message });
+    };
+    if (line.startsWith("/") || /^[^\s]+:\/\//.test(line)) {
+      finish();
+      skipping = true;
+      if (rules.length >= MAX_HEADER_RULES) {
+        overLimit ??= `it has more than ${MAX_HEADER_RULES} rules`;
+        continue;
+      }
+      const path = normalizePattern(line, { allowHost: true });
+      if (typeof path !== "string") {
+        problem(path.problem);
+        continue;
+      }
+      try {
+        compilePattern(path);
+      } catch (error) {
+        problem((error as Error).message);
+        continue;
+      }
+      skipping = false;
+      rule = { path, set: {}, unset: [], line: number, text: line };
+      continue;
+    }
+    if (skipping) continue;
+    if (rule === undefined) {
+      problem("a header comes before any path; start the rule with a line like /path/*");
+      continue;
+    }
+    if (line.startsWith("!")) {
+      const name = line.slice(1).trim().toLowerCase();
+      if (!TOKEN.test(name)) problem("`! Name` needs a valid header name to remove");
+      else rule.unset!.push(name);
+      continue;
+    }
+    const colon = line.indexOf(":");
+    if (colon === -1) {
+      problem("expected `Name: value`");
+      continue;
+    }
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (!TOKEN.test(name)) {
+      problem(
+        name === "" ? "the header has no name" : `${JSON.stringify(name)} is not a header name`,
+      );
+      continue;
+    }
+    if (value === "") {
+      problem("the header has no value");
+      continue;
+    }
+    const set = rule.set!;
+    set[name] = Object.hasOwn(set, name) ? `${set[name]}, ${value}` : value;
+  }
+  finish();
+  return { rules, problems, ...(overLimit ? { overLimit } : {}) };
+}
+
+/**
+ * Applies header rules to responses. Every matching rule applies, in order: its removals first,
+ * then its headers, where the first rule to set a header replaces what the response had and later
+ * ones add to it. Matches are kept per URL, so a hot path tests the patterns once.
+ */
+export function createHeaderRules(
+  rules: readonly HeaderRule[],
+): (host: string, pathname: string, response: Response) => Response {
+  if (rules.length === 0) return (_host, _pathname, response) => response;
+  const compiled = rules.map((rule) => ({ rule, pattern: compilePattern(rule.path) }));
+  const anyAbsolute = compiled.some((c) => c.pattern.absolute);
+  const matches = boundedMap<string, { rule: HeaderRule; captures: Captures }[]>(1000);
+
+  return function applyHeaderRules(host, pathname, response) {
+    const id = anyAbsolute ? `${host}${pathname}` : pathname;
+    let found = matches.get(id);
+    if (found === undefined) {
+      found = matching(compiled, host, pathname);
+      if (id.length <= 512) matches.set(id, found);
+    }
+    if (found.length === 0) return response;
+    // Every response passed here was made by the handler, so its headers can change in place.
+    const headers = response.headers;
+    const set = new Set<string>();
+    for (const { rule, captures } of found) {
+      for (const name of rule.unset ?? []) headers.delete(name);
+      for (const [name, template] of Object.entries(rule.set ?? {})) {
+        const value = substitute(template, captures);
+        // A value made invalid by what the request put in a placeholder is left out.
+        try {
+          if (set.has(name)) headers.append(name, value);
+          else headers.set(name, value);
+          set.add(name);
+        } catch {}
+      }
+    }
+    return response;
+  };
+}
+
+/**
+ * A pattern or URL of a rules file in the form requests are matched in (the URL standard's
+ * serialization, so `/café` matches `/caf%C3%A9`), or the problem with it.
+ */
+export function normalizePattern(
+  token: string,
+  { allowHost, keepQuery = false }: { allowHost: boolean; keepQuery?: boolean },
+): string | { problem: string } {
+  const absolute = /^https:\/\/+([^/]+)(.*)$/.exec(token);
+  if (absolute) {
+    if (!allowHost) return { problem: "only paths starting with / are allowed here" };
+    const [, host = "", rest = ""] = absolute;
+    if (/:\d+$/.test(host)) return { problem: "a port in the URL is not supported" };
+    const path = pathOf(rest, keepQuery);
+    return path === null ? { problem: `${token} is not a valid URL` } : `https://${host}${path}`;
+  }
+  if (!token.startsWith("/")) {
+    return {
+      problem: allowHost
+        ? "expected a path starting with / or a URL starting with https://"
+        : "expected a path starting with /",
+    };
+  }
+  const path = pathOf(token, keepQuery);
+  return path === null ? { problem: `${token} is not a valid path` } : path;
+}
+
+function pathOf(path: string, keepQuery: boolean): string | null {
+  try {
+    const url = new URL(`https://h${path.startsWith("/") ? "" : "/"}${path}`);
+    return url.pathname + (keepQuery ? url.search + url.hash : "");
+  } catch {
+    return null;
+  }
+}
+
+function matching(
+  compiled: { rule: HeaderRule; pattern: Pattern }[],
+  host: string,
+  pathname: string,
+): { rule: HeaderRule; captures: Captures }[] {
+  const found: { rule: HeaderRule; captures: Captures }[] = [];
+  for (const { rule, pattern } of compiled) {
+    const captures = pattern.match(host, pathname);
+    if (captures) found.push({ rule, captures });
+  }
+  return found;
+}
+
+// A header name (RFC 9110 §5.6.2).
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
