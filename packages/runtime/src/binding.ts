@@ -10,6 +10,8 @@ import type { AssetStorage } from "./storage.js";
 export interface AssetBindingProps {
   /** Project whose files this binding serves. */
   project: string;
+  /** A preview of the project to serve instead of its live deploy (`kv-assets sync --preview`). */
+  preview?: string;
 }
 
 /** Options of {@link createAssetBinding}. */
@@ -28,7 +30,7 @@ export interface AssetBindingOptions<Env> {
    * How manifests are loaded and cached; the project comes from `ctx.props`.
    * @default {}
    */
-  manifest?: Omit<LoadManifestOptions, "project">;
+  manifest?: Omit<LoadManifestOptions, "project" | "preview">;
 }
 
 /** An entrypoint class to export from the platform's Worker. */
@@ -63,8 +65,12 @@ export function createAssetBinding<Env = { ASSETS: KVNamespace }>(
         logProblem("AssetBinding has no storage; bind the KV namespace as ASSETS or pass storage");
         return new Response("Service Unavailable\n", { status: 503 });
       }
-      const project = (this.ctx.props as Partial<AssetBindingProps> | undefined)?.project;
-      const manifest = await loadManifest(storage, { ...manifestOptions, project });
+      const props = this.ctx.props as Partial<AssetBindingProps> | undefined;
+      const manifest = await loadManifest(storage, {
+        ...manifestOptions,
+        project: props?.project,
+        preview: props?.preview,
+      });
       if (!manifest) return notFound();
       // One per request: the manifest and storage are the request's own (a manifest keeps what
       // it has read across handlers).

@@ -11,6 +11,7 @@
 //   manifests/{15 digits}       a history record, named by the time its sync ran (ms)
 //   locks/{kind}-{15 digits}-{8 hex}  a running sync's or prune's lock
 //   uploads/{15 digits}-{6 digits}    an upload journal record of a remote sync
+//   previews/{name}.json        a preview's manifest (name: 1-22 of a-z, 0-9, `-`)
 //
 // No key of one shape ends with a key of another shape (each has a `.`, `/`, `-` or letter where
 // the others have hex, or a length of its own), so no other site's key, whatever its prefix, has
@@ -100,6 +101,31 @@ export function journalTime(prefix: string, key: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** Folder of the preview manifests under a prefix. */
+export function previewFolder(prefix: string): string {
+  return `${prefix}previews/`;
+}
+
+/** Key of the manifest of preview `name`, which must pass {@link isPreviewName}. */
+export function previewKey(prefix: string, name: string): string {
+  if (!isPreviewName(name)) throw new Error(`preview name ${JSON.stringify(name)} is not valid`);
+  return `${previewFolder(prefix)}${name}.json`;
+}
+
+/** The name of a preview's manifest record, or `undefined` when `key` is not one of the site's. */
+export function previewName(prefix: string, key: string): string | undefined {
+  const match = PREVIEW.exec(rest(previewFolder(prefix), key));
+  return match ? match[1] : undefined;
+}
+
+/**
+ * Whether `name` can name a preview: 1-22 lower-case letters, digits or `-`, starting with a
+ * letter or digit (so its key is never longer than a lock's).
+ */
+export function isPreviewName(name: unknown): name is string {
+  return typeof name === "string" && /^[a-z0-9][a-z0-9-]{0,21}$/.test(name);
+}
+
 /** Key of the pull-through cache's copy of one origin URL, named by a 32-hex digest of the URL. */
 export function copyKey(prefix: string, digest: string): string {
   return prefix + digest;
@@ -130,6 +156,7 @@ export function longestKey(prefix: string, maxParts: number): number {
     lockKey(prefix, "prune", latest, "ffffffff"),
     lockKey(prefix, "sync", latest, "ffffffff"),
     journalKey(prefix, latest, 999_999),
+    previewKey(prefix, "p".repeat(22)),
   ];
   return Math.max(...keys.map((key) => new TextEncoder().encode(key).byteLength));
 }
@@ -147,3 +174,4 @@ const CONTENT = /^[0-9a-f]{16}(?:\.\d+)?$/;
 const HISTORY = /^(\d{15})$/;
 const LOCK = /^(sync|prune)-(\d{15})-[0-9a-f]{8}$/;
 const JOURNAL = /^(\d{15})-\d{6,}$/;
+const PREVIEW = /^([a-z0-9][a-z0-9-]{0,21})\.json$/;

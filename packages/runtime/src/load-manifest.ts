@@ -2,7 +2,14 @@
 
 import { logProblem } from "./log.js";
 import { boundedMap, type BoundedMap } from "./bounded.js";
-import { contentKey, isProjectId, pointerKey, projectPrefix } from "./keys.js";
+import {
+  contentKey,
+  isPreviewName,
+  isProjectId,
+  pointerKey,
+  previewKey,
+  projectPrefix,
+} from "./keys.js";
 import {
   validateManifestRecord,
   validateShard,
@@ -27,6 +34,12 @@ export interface LoadManifestOptions {
    * @default ""
    */
   prefix?: string;
+  /**
+   * Name of a preview to serve instead of the live deploy, as `kv-assets sync --preview <name>`
+   * published it: for preview URLs on a platform.
+   * @default undefined (the live deploy)
+   */
+  preview?: string;
   /**
    * Seconds each isolate keeps a manifest before checking KV for a newer deploy.
    * @default 5
@@ -60,16 +73,24 @@ export async function loadManifest(
     );
     return null;
   }
+  const preview = options.preview;
+  if (preview !== undefined && !isPreviewName(preview)) {
+    logProblem(
+      `preview name ${JSON.stringify(preview)} is not valid; use 1-22 lower-case letters, digits or "-"`,
+    );
+    return null;
+  }
+  const recordKey = preview === undefined ? pointerKey(prefix) : previewKey(prefix, preview);
   const ttl = (options.ttl ?? 5) * 1000;
   // KV refuses a cacheTtl under 30 seconds; a smaller one is raised rather than failing requests.
   const cacheTtl = Math.max(30, options.cacheTtl ?? 30);
   const cache = cacheFor(storage);
   const now = Date.now();
-  const cached = cache.get(prefix);
+  const cached = cache.get(recordKey);
   if (cached && cached.expires > now) return cached.loading;
 
   const entry: CacheEntry = { expires: now + ttl, loading: Promise.resolve(null) };
-  entry.loading = read(storage, prefix, cacheTtl, cached).then(
+  entry.loading = read(storage, prefix, recordKey, cacheTtl, cached).then(
     ({ text, value }) => {
       entry.text = text;
       entry.value = value;
@@ -77,13 +98,13 @@ export async function loadManifest(
     },
     (error: unknown) => {
       // Keep serving the last good deploy: a broken or unreadable record must not take a site down.
-      logProblem(`cannot load the manifest at "${prefix}manifest": ${String(error)}`);
+      logProblem(`cannot load the manifest at "${recordKey}": ${String(error)}`);
       entry.text = cached?.text;
       entry.value = cached?.value ?? null;
       return entry.value;
     },
   );
-  cache.set(prefix, entry);
+  cache.set(recordKey, entry);
   return entry.loading;
 }
 
@@ -116,10 +137,11 @@ function cacheFor(storage: object): BoundedMap<string, CacheEntry> {
 async function read(
   storage: ManifestStorage,
   prefix: string,
+  key: string,
   cacheTtl: number,
   previous: CacheEntry | undefined,
 ): Promise<{ text?: string; value: ManifestSource | null }> {
-  const text = await storage.get(pointerKey(prefix), { type: "text", cacheTtl });
+  const text = await storage.get(key, { type: "text", cacheTtl });
   if (text === null) return { value: null };
   if (previous?.value && previous.text === text) return { text, value: previous.value };
   return { text, value: parse(text, prefix, storage) };

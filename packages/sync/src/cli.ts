@@ -11,6 +11,7 @@ import { interruptible, signalExitCode, type Interruptible } from "./signals.js"
 import type { SyncLogger, SyncOptions } from "./options.js";
 import { syncAssets } from "./sync.js";
 import { unlockAssets } from "./unlock.js";
+import { listDeploys, removePreview, rollbackDeploy } from "./deploys.js";
 
 /** This package's version, for --version. */
 const VERSION = (
@@ -25,6 +26,9 @@ Usage:
   kv-assets sync <dir> [options]   upload new files of <dir> and publish its manifest
   kv-assets prune [options]        delete keys no recent manifest references
   kv-assets unlock [options]       remove the lock of a sync or prune that died
+  kv-assets deploys [options]      list the deploys kept and the previews
+  kv-assets rollback [<deploy>]    make an earlier deploy live again (default: the one before)
+  kv-assets remove-preview <name>  remove a preview published with sync --preview
 
 Run "kv-assets <command> --help" for the options of a command, "kv-assets --version" for the version.
 `;
@@ -56,7 +60,14 @@ ${SHARED}
   --source-maps       publish *.map files too
   --no-precompress    do not make br/gzip variants
   --r2-min-size <n>   bytes from which a file goes to the --r2 bucket (default 1048576)
+  --preview <name>    publish as the preview <name>, leaving the live deploy as it is
+  --retain-deploys <n>  keep serving fingerprinted files a deploy drops for n more deploys
+                      (default 10; 0 turns retention off)
+  --retain-days <n>   ... and for at most n days (default 7)
   -h, --help          show this help
+
+_headers and _redirects at the root of <dir> are read as the site's rules (the syntax of Workers
+Static Assets and Pages) and compiled into the manifest; they are never uploaded as files.
 `;
 
 const PRUNE_HELP = `Usage: kv-assets prune [options]
@@ -80,6 +91,37 @@ next run anyway. This removes them now, and refuses a lock that looks alive unle
 Options:
 ${SHARED}
   --force             also remove locks that look alive
+  -h, --help          show this help
+`;
+
+const DEPLOYS_HELP = `Usage: kv-assets deploys [options]
+
+Lists the deploys the history keeps, newest first (when, files, what changed against the deploy
+before, which one is live), and the previews.
+
+Options:
+${SHARED}
+  -h, --help          show this help
+`;
+
+const ROLLBACK_HELP = `Usage: kv-assets rollback [<deploy>] [options]
+
+Makes an earlier deploy live again in one write: <deploy> is its number as kv-assets deploys shows
+it (the time its sync ran, in ms), by default the deploy before the live one. Refuses when a prune
+deleted keys it needs. Workers that read the manifest with loadManifest serve it within a minute;
+a Worker with the manifest compiled in keeps its own, so roll that Worker back too.
+
+Options:
+${SHARED}
+  -h, --help          show this help
+`;
+
+const REMOVE_PREVIEW_HELP = `Usage: kv-assets remove-preview <name> [options]
+
+Removes the preview <name>; the next prune deletes the files only it used.
+
+Options:
+${SHARED}
   -h, --help          show this help
 `;
 
@@ -107,10 +149,17 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       io.stdout(`${VERSION}\n`);
       return 0;
     }
-    const commands = { sync, prune, unlock };
+    const commands = {
+      sync,
+      prune,
+      unlock,
+      deploys,
+      rollback,
+      "remove-preview": removePreviewCommand,
+    };
     if (!Object.hasOwn(commands, command)) {
       io.stderr(
-        `[kv-assets] unknown command "${command}"; use "sync", "prune" or "unlock" (see kv-assets --help)\n`,
+        `[kv-assets] unknown command "${command}"; use sync, prune, unlock, deploys, rollback or remove-preview (see kv-assets --help)\n`,
       );
       return 1;
     }
@@ -164,6 +213,9 @@ async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<num
         "no-precompress": { type: "boolean" },
         "max-file-size": { type: "string" },
         "allow-empty": { type: "boolean" },
+        preview: { type: "string" },
+        "retain-deploys": { type: "string" },
+        "retain-days": { type: "string" },
       },
     }),
   );
@@ -188,6 +240,14 @@ async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<num
     info: (m: string) => (progress.end(), io.stdout(`${m}\n`)),
     warn: (m: string) => (progress.end(), io.stderr(`${m}\n`)),
   };
+  const retainDeploys =
+    values["retain-deploys"] === undefined
+      ? undefined
+      : wholeNumber("--retain-deploys", values["retain-deploys"]);
+  const retainDays =
+    values["retain-days"] === undefined
+      ? undefined
+      : wholeNumber("--retain-days", values["retain-days"]);
   let manifest;
   try {
     ({ manifest } = await syncAssets({
@@ -197,6 +257,11 @@ async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<num
       signal,
       maxFileSize,
       allowEmpty: values["allow-empty"],
+      preview: values.preview,
+      retain:
+        retainDeploys === undefined && retainDays === undefined
+          ? undefined
+          : { deploys: retainDeploys, seconds: retainDays && retainDays * 24 * 3600 },
       basePath: values["base-path"],
       exclude: values.exclude,
       immutable: values.immutable && matching(values.immutable),
@@ -276,6 +341,68 @@ async function unlock(args: string[], io: CliIo): Promise<number> {
   const early = helpOrNoFolder("unlock", UNLOCK_HELP, values.help, positionals, io);
   if (early !== undefined) return early;
   await unlockAssets({ ...connection(values), force: values.force, logger: ioLogger(io) });
+  return 0;
+}
+
+async function deploys(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(() =>
+    parseArgs({ args, allowPositionals: true, strict: true, options: sharedOptions }),
+  );
+  const early = helpOrNoFolder("deploys", DEPLOYS_HELP, values.help, positionals, io);
+  if (early !== undefined) return early;
+  const listed = await listDeploys({ ...connection(values), logger: ioLogger(io) });
+  if (listed.deploys.length === 0) io.stdout("no deploy has been published here\n");
+  for (const deploy of listed.deploys) {
+    io.stdout(
+      `${deploy.created}  ${new Date(deploy.created).toISOString()}  ${deploy.files} files  ` +
+        `+${deploy.added} -${deploy.removed} ~${deploy.changed}${deploy.live ? "  (live)" : ""}\n`,
+    );
+  }
+  for (const preview of listed.previews) {
+    io.stdout(
+      `preview ${preview.name}  ${new Date(preview.created).toISOString()}  ${preview.files} files\n`,
+    );
+  }
+  return 0;
+}
+
+async function rollback(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(() =>
+    parseArgs({ args, allowPositionals: true, strict: true, options: sharedOptions }),
+  );
+  if (values.help) {
+    io.stdout(ROLLBACK_HELP);
+    return 0;
+  }
+  if (positionals.length > 1) {
+    io.stderr("[kv-assets] rollback takes at most one deploy (see kv-assets rollback --help)\n");
+    return 1;
+  }
+  const created =
+    positionals[0] === undefined ? undefined : wholeNumber("<deploy>", positionals[0]);
+  await rollbackDeploy({ ...connection(values), created, logger: ioLogger(io) });
+  return 0;
+}
+
+async function removePreviewCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(() =>
+    parseArgs({ args, allowPositionals: true, strict: true, options: sharedOptions }),
+  );
+  if (values.help) {
+    io.stdout(REMOVE_PREVIEW_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    io.stderr(
+      "[kv-assets] remove-preview needs the name of one preview (see kv-assets remove-preview --help)\n",
+    );
+    return 1;
+  }
+  await removePreview({
+    ...connection(values),
+    name: positionals[0] as string,
+    logger: ioLogger(io),
+  });
   return 0;
 }
 

@@ -141,11 +141,14 @@ export function createManifest(
   return { v: MANIFEST_VERSION, prefix, chunk, types, times, files: entries, created };
 }
 
-/** Every KV key a manifest references: shards, bodies, variants and their parts. */
-export function manifestKeys(manifest: AssetManifest): Set<string> {
+/**
+ * Every KV key a manifest references: shards, bodies, variants and their parts, of its files and
+ * of the retained files whose time is not up at `now` (seconds).
+ */
+export function manifestKeys(manifest: AssetManifest, now = Date.now() / 1000): Set<string> {
   const keys = new Set<string>();
   for (const hash of manifest.shards ?? []) keys.add(contentKey(manifest.prefix, hash));
-  for (const [hash, size, , , flags, variants] of Object.values(manifest.files)) {
+  for (const [hash, size, , , flags, variants] of entriesOf(manifest, now)) {
     if (flags & FLAG_BUCKET) continue;
     for (const key of partKeys(contentKey(manifest.prefix, hash), size, manifest.chunk))
       keys.add(key);
@@ -158,14 +161,23 @@ export function manifestKeys(manifest: AssetManifest): Set<string> {
 }
 
 /** Every R2 key a manifest references: bodies and variants of files in the bucket, whole. */
-export function bucketKeys(manifest: AssetManifest): Set<string> {
+export function bucketKeys(manifest: AssetManifest, now = Date.now() / 1000): Set<string> {
   const keys = new Set<string>();
-  for (const [hash, , , , flags, variants] of Object.values(manifest.files)) {
+  for (const [hash, , , , flags, variants] of entriesOf(manifest, now)) {
     if (!(flags & FLAG_BUCKET)) continue;
     keys.add(contentKey(manifest.prefix, hash));
     for (const [, vhash] of variants ?? []) keys.add(contentKey(manifest.prefix, vhash));
   }
   return keys;
+}
+
+// The entries of a manifest's files, and of its retained files still served at `now`.
+function entriesOf(manifest: AssetManifest, now: number): ManifestEntry[] {
+  const entries = Object.values(manifest.files);
+  for (const group of manifest.retained ?? []) {
+    if (group.until > now) entries.push(...Object.values(group.files));
+  }
+  return entries;
 }
 
 /** Files of a manifest by content hash, to carry Last-Modified and variants into the next sync. */

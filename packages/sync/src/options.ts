@@ -5,6 +5,7 @@ import { fail, packageLogger } from "./errors.js";
 import type { RemoteKvOptions } from "./kv-remote.js";
 import { resolvePrefix, viteFingerprint } from "./manifest.js";
 import type { ScanOptions, SkippedFile } from "./scan.js";
+import { DEFAULT_RETAIN, type RetainSettings } from "./retain.js";
 import type { KvTarget } from "./target.js";
 import { validateSyncOptions } from "./validate-options.js";
 
@@ -114,6 +115,21 @@ export interface SyncOptions extends ScanOptions {
   /** Where summary and warnings go. @default console */
   logger?: SyncLogger;
   /**
+   * How long fingerprinted files that a deploy drops are still served (and kept by prune), so a
+   * page loaded before the deploy can still fetch its lazy chunks: for the next `deploys` deploys
+   * and at most `seconds`. `false` serves only the new deploy's files.
+   * @default { deploys: 10, seconds: 604800 } (7 days)
+   */
+  retain?: { deploys?: number; seconds?: number } | false;
+  /**
+   * Publish as the preview of this name instead of the live deploy: the live site is left as
+   * it is, and `loadManifest(kv, { preview })` serves the preview. 1-22 lower-case letters,
+   * digits or `-`. Previews are kept (and their files spared by prune) until replaced or removed
+   * with `kv-assets remove-preview <name>`.
+   * @default undefined
+   */
+  preview?: string;
+  /**
    * Publish even when there is no file to publish, replacing the live site with an empty one.
    * Without it an empty folder (or one holding only files that are left out) is refused.
    * @default false
@@ -164,6 +180,8 @@ export interface SyncSettings {
   /** The R2 bucket's binding and the size from which files go there, when asked for. */
   r2: { binding: string; minSize: number } | undefined;
   allowEmpty: boolean;
+  retain: RetainSettings;
+  preview: string | undefined;
   logger: SyncLogger;
   onProgress: NonNullable<SyncOptions["onProgress"]>;
   signal: AbortSignal | undefined;
@@ -202,6 +220,14 @@ export function resolveSyncOptions(options: SyncOptions): SyncSettings {
     shardSize: options.shardSize ?? 1000,
     r2: options.r2 && { binding: options.r2.binding, minSize: options.r2.minSize ?? 1024 * 1024 },
     allowEmpty: options.allowEmpty ?? false,
+    retain:
+      options.retain === false
+        ? { deploys: 0, seconds: 0 }
+        : {
+            deploys: options.retain?.deploys ?? DEFAULT_RETAIN.deploys,
+            seconds: options.retain?.seconds ?? DEFAULT_RETAIN.seconds,
+          },
+    preview: options.preview,
     logger: packageLogger(options.logger ?? console),
     onProgress: options.onProgress ?? (() => {}),
     signal: options.signal,

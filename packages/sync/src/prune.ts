@@ -6,6 +6,8 @@ import {
   journalFolder,
   journalTime,
   pointerKey,
+  previewFolder,
+  previewName,
 } from "@kv-assets/runtime/format";
 import type { AssetManifest, ManifestIndex } from "@kv-assets/runtime";
 import { describeError, fail, packageLogger } from "./errors.js";
@@ -193,6 +195,10 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
         const name = historyKey(prefix, pointer.created ?? 0);
         if (!kept.includes(name)) records.push({ name, text: null });
       }
+    }
+    // Previews are live too, each until it is replaced or removed.
+    for (const key of await target.list(previewFolder(prefix))) {
+      if (previewName(prefix, key.name) !== undefined) records.push({ name: key.name, text: null });
     }
     for (const record of records) {
       const manifest = await readWhole(target, record.name, record.text);

@@ -1,11 +1,19 @@
 // The publish phase of a sync: once every body is confirmed written, the manifest is recorded,
 // history first and the newest pointer last, with a large one's shards written before either.
-import { contentKey, historyKey, KV_VALUE_LIMIT, pointerKey } from "@kv-assets/runtime/format";
+import {
+  contentKey,
+  historyKey,
+  KV_VALUE_LIMIT,
+  pointerKey,
+  previewKey,
+} from "@kv-assets/runtime/format";
 import type { AssetManifest } from "@kv-assets/runtime";
 import { fail } from "./errors.js";
 import type { Trusted } from "./history.js";
 import { createManifest, shardManifest, type SyncedFile } from "./manifest.js";
 import type { SyncSettings } from "./options.js";
+import { retainedGroups } from "./retain.js";
+import type { SiteRules } from "./site-rules.js";
 import type { KvTarget } from "./target.js";
 import type { Uploader } from "./upload.js";
 
@@ -16,16 +24,22 @@ export interface Published {
 }
 
 /**
- * Publishes the manifest of `synced`. A deploy identical to the newest one adds no history
- * record: the newest pointer is written again (so it is right whatever happened to it) and names
- * the same record. Nothing here stops for a signal: once publishing has begun, it completes.
+ * Publishes the manifest of `synced`, with the site's rules and the files earlier deploys had
+ * that are still retained. A deploy identical to the newest one adds no history record: the
+ * newest pointer is written again (so it is right whatever happened to it) and names the same
+ * record. A preview is one record of its own, whole. Nothing here stops for a signal: once
+ * publishing has begun, it completes.
  */
 export async function publishManifest(
   target: KvTarget,
   synced: SyncedFile[],
-  trusted: Pick<Trusted, "history" | "present">,
+  rules: SiteRules,
+  trusted: Pick<Trusted, "history" | "present" | "bucket">,
   uploader: Uploader,
-  settings: Pick<SyncSettings, "prefix" | "basePath" | "chunk" | "shardSize" | "started">,
+  settings: Pick<
+    SyncSettings,
+    "prefix" | "basePath" | "chunk" | "shardSize" | "started" | "retain" | "preview"
+  >,
 ): Promise<Published> {
   const { prefix, started } = settings;
   const manifest = createManifest(synced, {
@@ -34,6 +48,22 @@ export async function publishManifest(
     created: started,
     basePath: settings.basePath,
   });
+  if (rules.headers) manifest.headers = rules.headers;
+  if (rules.redirects) manifest.redirects = rules.redirects;
+  if (settings.preview !== undefined) {
+    const json = JSON.stringify(manifest);
+    checkSize(json);
+    await target.putMany([{ key: previewKey(prefix, settings.preview), value: json }]);
+    return { manifest, records: 1 };
+  }
+  const retained = retainedGroups(
+    trusted.history[0],
+    manifest,
+    settings.retain,
+    Math.floor(started / 1000),
+    (key, inBucket) => (inBucket ? trusted.bucket?.present : trusted.present)?.has(key) ?? false,
+  );
+  if (retained.length > 0) manifest.retained = retained;
   let pointer: string | undefined;
   if (synced.length > settings.shardSize) {
     const sharded = await shardManifest(manifest, Math.ceil(synced.length / settings.shardSize));
@@ -65,12 +95,16 @@ export async function publishManifest(
   }
 
   const json = JSON.stringify(manifest);
+  checkSize(json);
+  await target.putMany([{ key: historyKey(prefix, started), value: json }]);
+  await target.putMany([{ key: pointerKey(prefix), value: pointer ?? json }]);
+  return { manifest, records: 2 };
+}
+
+function checkSize(json: string): void {
   if (json.length > KV_VALUE_LIMIT) {
     fail(
       `the manifest is ${json.length} bytes, over KV's 25 MiB value limit; split the site with prefix or project`,
     );
   }
-  await target.putMany([{ key: historyKey(prefix, started), value: json }]);
-  await target.putMany([{ key: pointerKey(prefix), value: pointer ?? json }]);
-  return { manifest, records: 2 };
 }

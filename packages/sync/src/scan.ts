@@ -154,7 +154,8 @@ export function fileRules(options: ScanOptions, assetsIgnore = ""): FileRules {
 export function describeSkipped(skipped: SkippedFile[]): string[] {
   const lines: string[] = [];
   for (const [reason, label] of NOTABLE) {
-    const these = skipped.filter((s) => s.reason === reason);
+    // `_headers` and `_redirects` are read as the site's rules, which the sync reports itself.
+    const these = skipped.filter((s) => s.reason === reason && !RULES_FILES.test(s.path));
     if (these.length === 0) continue;
     const names = these
       .slice(0, 10)
@@ -168,16 +169,15 @@ export function describeSkipped(skipped: SkippedFile[]): string[] {
 
 const NOTABLE: [SkipReason, string][] = [
   ["secret", "never uploading secrets or deploy config"],
-  [
-    "platform",
-    "never uploading the platform's own files (_headers, _redirects, _routes.json, _worker.js)",
-  ],
+  ["platform", "never uploading the platform's own files (_routes.json, _worker.js)"],
   ["link", "left out links that do not point to a file of the site"],
   ["special", "left out special files"],
   ["name", "left out files whose names no URL can reach"],
 ];
 
 const SECRET = /(^|\/)(\.dev\.vars(\..*)?|\.env(\..*)?|wrangler\.(json|jsonc|toml))$/;
+
+const RULES_FILES = /^\/?(_headers|_redirects)$/;
 
 // Configuration and server code of Workers Static Assets and Pages, at the root of the folder.
 const PLATFORM = /^(_headers|_redirects|_routes\.json|_worker\.js(\/.*)?)$/;

@@ -11,6 +11,7 @@ import {
   type SyncSettings,
 } from "./options.js";
 import { publishManifest } from "./publish.js";
+import { readSiteRules } from "./site-rules.js";
 import { describeSkipped, scanDirectory, type SkippedFile } from "./scan.js";
 import { fromFolder, fromMemory, type Source } from "./sources.js";
 import { syncFiles } from "./sync-files.js";
@@ -46,6 +47,7 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
   let lock: HeldLock | undefined;
   try {
     const sources = await listSources(options, settings);
+    const rules = await readSiteRules(options, settings.basePath, logger);
     const hashed = await hashSources(sources.files, settings, stopIfAborted);
 
     target = await opening;
@@ -63,7 +65,14 @@ export async function syncAssets(options: SyncOptions): Promise<SyncResult> {
     );
 
     stopIfAborted();
-    const published = await publishManifest(target, files.synced, trusted, uploader, settings);
+    const published = await publishManifest(
+      target,
+      files.synced,
+      rules,
+      trusted,
+      uploader,
+      settings,
+    );
     // The manifest now names what the journal recorded; a failure here only leaves records that age out.
     const spent = [...trusted.journalRecords, ...uploader.journaled];
     if (spent.length > 0) await target.deleteMany(spent).catch(() => {});

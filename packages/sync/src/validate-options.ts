@@ -1,5 +1,5 @@
 // Checks the options a sync or prune is given, so a wrong value is refused by name before any work.
-import { KV_VALUE_LIMIT } from "@kv-assets/runtime/format";
+import { isPreviewName, KV_VALUE_LIMIT } from "@kv-assets/runtime/format";
 import { fail } from "./errors.js";
 
 /**
@@ -24,6 +24,21 @@ export function validateSyncOptions(options: Record<string, unknown>): void {
       fail(`option r2 must be { binding: "BUCKET", minSize? } (got ${show(r2)})`);
     const problem = r2.minSize === undefined ? undefined : whole(0)(r2.minSize);
     if (problem) fail(`option r2.minSize ${problem} (got ${show(r2.minSize)})`);
+  }
+  const retain = options.retain as Record<string, unknown> | false | undefined;
+  if (retain !== undefined && retain !== false) {
+    if (typeof retain !== "object" || retain === null)
+      fail(`option retain must be false or { deploys?, seconds? } (got ${show(retain)})`);
+    for (const name of ["deploys", "seconds"]) {
+      const problem = retain[name] === undefined ? undefined : whole(0)(retain[name]);
+      if (problem) fail(`option retain.${name} ${problem} (got ${show(retain[name])})`);
+    }
+  }
+  const preview = options.preview;
+  if (preview !== undefined && !isPreviewName(preview)) {
+    fail(
+      `option preview must be 1-22 lower-case letters, digits or "-", starting with a letter or digit (got ${show(preview)})`,
+    );
   }
 }
 

@@ -13,17 +13,25 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 }
 
 describe("kv-assets CLI", () => {
-  it.each([["--help"], ["sync", "--help"], ["prune", "--help"], ["unlock", "--help"]])(
-    "prints help for %s and exits 0",
-    async (...argv) => {
-      const { code, out } = await run(argv);
-      expect(code).toBe(0);
-      expect(out).toMatch(/Usage:/);
-    },
-  );
+  it.each([
+    ["--help"],
+    ["sync", "--help"],
+    ["prune", "--help"],
+    ["unlock", "--help"],
+    ["deploys", "--help"],
+    ["rollback", "--help"],
+    ["remove-preview", "--help"],
+  ])("prints help for %s and exits 0", async (...argv) => {
+    const { code, out } = await run(argv);
+    expect(code).toBe(0);
+    expect(out).toMatch(/Usage:/);
+  });
 
   it.each([
-    [["deploy"], /unknown command "deploy"; use "sync", "prune" or "unlock"/],
+    [
+      ["deploy"],
+      /unknown command "deploy"; use sync, prune, unlock, deploys, rollback or remove-preview/,
+    ],
     [["toString"], /unknown command "toString"/],
     [["sync"], /sync needs exactly one folder/],
     [["sync", "dist", "--bogus"], /Unknown option '--bogus'.* \(see --help\)/],
@@ -54,6 +62,40 @@ describe("kv-assets CLI", () => {
     const pruned = await run(["prune", "--config", project.config, "--dry-run"]);
     expect(pruned.code).toBe(0);
     expect(pruned.out).toMatch(/would delete 0 keys/);
+  });
+
+  it("lists deploys, publishes a preview beside the live one, and rolls back in local KV", async () => {
+    const project = await makeProject({ "index.html": "<h1>one</h1>" });
+    const config = ["--config", project.config];
+    expect((await run(["sync", project.dist, ...config])).code).toBe(0);
+    await project.write("index.html", "<h1>two</h1>");
+    await project.write("_redirects", "/old / 301\n/bad\n");
+    const second = await run(["sync", project.dist, ...config]);
+    expect(second.err).toMatch(/dist\/_redirects:2: expected `from to \[status\]`/);
+    await project.write("index.html", "<h1>preview</h1>");
+    expect((await run(["sync", project.dist, ...config, "--preview", "pr-7"])).code).toBe(0);
+
+    const listed = await run(["deploys", ...config]);
+    const lines = listed.out.trim().split("\n");
+    expect(lines).toEqual([
+      expect.stringMatching(/^\d+ {2}\S+Z {2}1 files {2}\+0 -0 ~1 {2}\(live\)$/),
+      expect.stringMatching(/^\d+ {2}\S+Z {2}1 files {2}\+1 -0 ~0$/),
+      expect.stringMatching(/^preview pr-7 {2}\S+Z {2}1 files$/),
+    ]);
+    const first = lines[1]!.split(" ")[0]!;
+    const rolled = await run(["rollback", first, ...config]);
+    expect(rolled.code).toBe(0);
+    expect(rolled.out).toMatch(/is live again/);
+    const kv = await readLocalKv(project);
+    const live = JSON.parse(new TextDecoder().decode(kv.get(pointerKey("")))) as AssetManifest;
+    expect(String(live.created)).toBe(first);
+    expect(live.redirects).toBeUndefined();
+
+    const removed = await run(["remove-preview", "pr-7", ...config]);
+    expect(removed.code).toBe(0);
+    expect((await run(["remove-preview", "pr-7", ...config])).err).toMatch(
+      /there is no preview "pr-7"/,
+    );
   });
 
   it("prints its version for --version", async () => {
