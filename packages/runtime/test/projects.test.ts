@@ -8,6 +8,7 @@ import {
   type ServeAssetOptions,
   type ShardedManifest,
 } from "../src/index.js";
+import { previewKey } from "../src/keys.js";
 import { shardOf } from "../src/manifest.js";
 import { counting, publish, seed, type FixtureFile } from "./fixture.js";
 
@@ -69,6 +70,31 @@ describe("loadManifest", () => {
       "/secret.txt",
       "/404.html",
     ]);
+  });
+
+  it("loads a preview by name beside the live deploy, and refuses a name no preview can have", async () => {
+    const preview = await seed(
+      env.ASSETS,
+      { "/index.html": html("alpha preview") },
+      {
+        prefix: "project/alpha/",
+      },
+    );
+    await env.ASSETS.put(previewKey("project/alpha/", "pr-1"), JSON.stringify(preview));
+    const loaded = await loadManifest(env.ASSETS, { project: "alpha", preview: "pr-1", ttl: 0 });
+    const handler = createAssetHandler(loaded!, env.ASSETS);
+    expect(await (await handler(new Request("https://t.example/")))?.text()).toBe("alpha preview");
+    const live = await loadManifest(env.ASSETS, { project: "alpha", ttl: 0 });
+    expect(live && "files" in live && Object.keys(live.files)).toHaveLength(3);
+    expect(
+      await loadManifest(env.ASSETS, { project: "alpha", preview: "nope", ttl: 0 }),
+    ).toBeNull();
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    expect(
+      await loadManifest(env.ASSETS, { project: "alpha", preview: "../x", ttl: 0 }),
+    ).toBeNull();
+    expect(String(error.mock.calls[0]?.[0])).toMatch(/preview name "..\/x" is not valid/);
+    error.mockRestore();
   });
 
   it("reads KV once per ttl in an isolate", async () => {
@@ -336,6 +362,14 @@ describe("AssetBinding in a Dynamic Worker", () => {
       await response.text();
     },
   );
+
+  it("answers every miss with the project's 404 page, fetch() calls included", async () => {
+    const response = await SELF.fetch("https://platform.example/dynamic/alpha/missing.js", {
+      headers: { "Sec-Fetch-Mode": "no-cors" },
+    });
+    expect(response.status).toBe(404);
+    expect(await response.text()).toBe("alpha 404");
+  });
 
   it("lets the tenant's own routes run first", async () => {
     const response = await SELF.fetch("https://platform.example/dynamic/alpha/tenant/hello");

@@ -9,7 +9,10 @@ interface Env {
 }
 
 /** Serves the project named in ctx.props to whoever holds the binding. */
-export const AssetBinding = createAssetBinding<Env>({ manifest: { ttl: 0 } });
+export const AssetBinding = createAssetBinding<Env>({
+  manifest: { ttl: 0 },
+  serve: { notFoundHandling: "404-page" },
+});
 
 // The code a tenant deploys: everything it serves comes through its own env.ASSETS.
 const TENANT_WORKER = `

@@ -2,7 +2,7 @@
 // prune of one ever reads, trusts or deletes another's keys.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { getAsset, isContentKey, pointerKey } from "@kv-assets/runtime/format";
+import { getAsset, isContentKey, pointerKey, previewKey } from "@kv-assets/runtime/format";
 import type { AssetManifest } from "@kv-assets/runtime";
 import { hashBytes } from "../src/hash.js";
 import { pruneAssets, syncAssets } from "../src/index.js";
@@ -14,7 +14,10 @@ import { memoryLogger } from "./project.js";
 
 // Pieces that spell other sites' records (most often), hashes, parts and project folders.
 const piece = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom("manifests/", "locks/", "uploads/", "manifest") },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom("manifests/", "locks/", "uploads/", "previews/", "manifest"),
+  },
   {
     weight: 2,
     arbitrary: fc.constantFrom(
@@ -23,6 +26,7 @@ const piece = fc.oneof(
       "project/",
       "project/acme/",
       "0123456789abcdef",
+      "0123456789abcdef.json",
       "000000000000001",
       "sync-",
       "prune-",
@@ -60,7 +64,11 @@ interface Site {
   project?: string;
   key: string;
   files: Record<string, string>;
+  preview: { name: string; files: Record<string, string> };
 }
+
+// Preview names that spell other records: a pointer, a content hash.
+const PREVIEW_NAMES = ["manifest", "0123456789abcdef", "a"];
 
 describe("sites sharing a namespace", () => {
   it("never read, trust or delete each other's keys, whatever their prefixes", async () => {
@@ -71,11 +79,20 @@ describe("sites sharing a namespace", () => {
           ...o,
           key: resolvePrefix(o.prefix, o.project),
           files: { "/index.html": `site ${i}`, "/a.txt": `a of ${i}` },
+          preview: { name: PREVIEW_NAMES[i % PREVIEW_NAMES.length]!, files: {} },
         }));
         for (let round = 0; round < 2; round++) {
           for (const [i, s] of sites.entries()) {
             s.files = { ...s.files, "/a.txt": `a of ${i}, round ${round}` };
             await sync(target, s);
+            s.preview.files = { "/p.txt": `preview of ${i}, round ${round}` };
+            await syncAssets({
+              ...where(target, s),
+              files: s.preview.files,
+              preview: s.preview.name,
+              precompress: false,
+              logger: memoryLogger(),
+            });
           }
           for (const s of sites) {
             // Every other site has a sync running: none of them may make this prune careful.
@@ -128,8 +145,17 @@ async function expectIntact(target: MemoryTarget, s: Site): Promise<void> {
   const history = await readHistory(target, s.key, 10, logger);
   expect(logger.lines).toEqual([]);
   expect(history.map((m) => m.prefix)).toEqual([s.key]);
-  // Prune still did its job: the site's own content is exactly what its manifest names.
+  const previewText = await target.getText(previewKey(s.key, s.preview.name));
+  expect(previewText, `the preview of ${JSON.stringify(s.key)}`).not.toBeNull();
+  const preview = JSON.parse(previewText!) as AssetManifest;
+  expect(preview.prefix).toBe(s.key);
+  // Prune still did its job: the site's own content is exactly what its manifest and preview name.
   const named = new Set(Object.keys(s.files).map((path) => getAsset(manifest, path)!.key));
+  for (const [path, body] of Object.entries(s.preview.files)) {
+    const asset = getAsset(preview, path)!;
+    expect(new TextDecoder().decode(target.store.get(asset.key)!.value)).toBe(body);
+    named.add(asset.key);
+  }
   const own = [...target.store.keys()].filter((key) => isContentKey(s.key, key));
   expect(own.sort()).toEqual([...named].sort());
 }
