@@ -13,17 +13,22 @@ declare global {
 }
 
 // Made once per isolate, at module scope: the manifest's lookups and prepared responses live in it.
-const assets = createAssetHandler(manifest, env.ASSETS, { notFoundHandling: "404-page" });
+// The rules of public/_headers and public/_redirects came with the manifest. /api/* is the app's:
+// never a file, a redirect or the 404 page, which answers every other miss.
+const assets = createAssetHandler(manifest, env.ASSETS, {
+  notFoundHandling: "404-page",
+  runWorkerFirst: ["/api/*"],
+});
 
 export default {
   async fetch(request, _env, ctx): Promise<Response> {
-    const url = new URL(request.url);
-    if (url.pathname === "/api/hello") {
-      return Response.json({
-        message: "Hello from the Worker.",
-        files: manifest.count,
-      });
-    }
-    return (await assets(request, ctx)) ?? new Response("Not found", { status: 404 });
+    return (await assets(request, ctx)) ?? api(request);
   },
 } satisfies ExportedHandler<Cloudflare.Env>;
+
+function api(request: Request): Response {
+  if (new URL(request.url).pathname === "/api/hello") {
+    return Response.json({ message: "Hello from the Worker.", files: manifest.count });
+  }
+  return Response.json({ error: "no such route" }, { status: 404 });
+}

@@ -43,6 +43,8 @@ describe("the playground under wrangler dev", () => {
     expect(buildLog).toMatch(
       /\[kv-assets\] 15 files, \d+ new .* manifest published to local KV "ASSETS"/,
     );
+    expect(buildLog).toMatch(/_headers: 2 header rules/);
+    expect(buildLog).toMatch(/_redirects: 2 redirect rules/);
   });
 
   it.each([
@@ -150,9 +152,47 @@ describe("the playground under wrangler dev", () => {
   });
 
   it("answers a missing page with the 404 page and status 404", async () => {
-    const response = await get("/no/such/page");
+    const response = await get("/no/such/page", { "Sec-Fetch-Mode": "navigate" });
     expect(response.status).toBe(404);
     expect(await response.text()).toMatch(/playground's 404.html/);
+  });
+
+  it("answers a fetch() of a missing file with the 404 page too, and an unknown API route from the app", async () => {
+    const file = await get("/missing.js", { "Sec-Fetch-Mode": "no-cors" });
+    expect(file.status).toBe(404);
+    expect(await file.text()).toMatch(/playground's 404.html/);
+    const route = await get("/api/nothing", { "Sec-Fetch-Mode": "navigate" });
+    expect(route.status).toBe(404);
+    expect(await route.json()).toEqual({ error: "no such route" });
+  });
+
+  it("applies public/_headers to files, 304s and the 404 page", async () => {
+    const file = await get("/files/read%20me.txt");
+    expect(file.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(file.headers.get("X-Robots-Tag")).toBe("noindex");
+    const again = await get("/files/read%20me.txt", {
+      "If-None-Match": file.headers.get("ETag") as string,
+    });
+    expect(again.status).toBe(304);
+    expect(again.headers.get("X-Robots-Tag")).toBe("noindex");
+    const missing = await get("/no/such/page");
+    expect(missing.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(missing.headers.get("X-Robots-Tag")).toBeNull();
+    await Promise.all([file.text(), missing.text()]);
+  });
+
+  it.each([
+    ["/docs", 301, "/about/"],
+    ["/blog/2024/hello?utm=x", 302, "/about/?from=2024/hello"],
+  ])("redirects %s by public/_redirects with %i to %s", async (path, status, location) => {
+    const response = await get(path);
+    expect(response.status).toBe(status);
+    expect(response.headers.get("Location")).toBe(location);
+  });
+
+  it("never publishes _headers or _redirects as files", async () => {
+    expect((await get("/_headers")).status).toBe(404);
+    expect((await get("/_redirects")).status).toBe(404);
   });
 
   it("redirects /about to /about/ with 307", async () => {
