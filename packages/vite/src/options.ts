@@ -20,6 +20,7 @@ export interface KvAssetsOptions extends Pick<
   | "shardSize"
   | "maxFileSize"
   | "allowEmpty"
+  | "retain"
 > {
   /**
    * Worker entry to build into `dist/worker/index.js` with the manifest compiled in. Leave it out
@@ -70,6 +71,7 @@ const OPTION_NAMES = new Set([
   "shardSize",
   "maxFileSize",
   "allowEmpty",
+  "retain",
   "worker",
   "workerOutDir",
 ]);

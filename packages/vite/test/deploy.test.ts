@@ -1,0 +1,105 @@
+// Deploy after deploy with Vite: a page from the previous build still loads its lazy chunk, and public/_headers and public/_redirects apply.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixtures, runWorker, viteBuild } from "./build.js";
+
+const ns = "00000000000000000000000000000d01";
+
+const WORKER = [
+  'import { createAssetHandler } from "@kv-assets/runtime";',
+  'import manifest from "virtual:kv-manifest";',
+  "let assets: ReturnType<typeof createAssetHandler> | undefined;",
+  "export default {",
+  "  async fetch(request: Request, env: { ASSETS: KVNamespace }) {",
+  '    assets ??= createAssetHandler(manifest, env.ASSETS, { runWorkerFirst: ["/api/*"] });',
+  '    return (await assets(request)) ?? new Response("app route", { status: 404 });',
+  "  },",
+  "};",
+].join("\n");
+
+let root: string;
+
+async function writeFiles(files: Record<string, string>): Promise<void> {
+  for (const [path, body] of Object.entries(files)) {
+    await mkdir(join(root, path, ".."), { recursive: true });
+    await writeFile(join(root, path), body);
+  }
+}
+
+async function build(): Promise<void> {
+  const result = await viteBuild(root);
+  expect(result.output).not.toMatch(/error/i);
+  expect(result.code).toBe(0);
+}
+
+// The lazy chunk a built page would load: named in the entry script Vite emitted.
+async function lazyChunk(): Promise<{ path: string; body: string }> {
+  const html = await readFile(join(root, "dist", "client", "index.html"), "utf8");
+  const entry = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+  const code = await readFile(join(root, "dist", "client", entry), "utf8");
+  const name = /["'`](?:\.\/|\/assets\/)(lazy-[\w-]+\.js)["'`]/.exec(code)![1]!;
+  return {
+    path: `/assets/${name}`,
+    body: await readFile(join(root, "dist", "client", "assets", name), "utf8"),
+  };
+}
+
+beforeAll(async () => {
+  // Inside the repository, so the config resolves the workspace's packages.
+  root = await mkdtemp(join(fixtures, "deploy-"));
+  await writeFiles({
+    "index.html":
+      '<!doctype html><h1>deploys</h1><script type="module" src="/src/main.ts"></script>',
+    "src/main.ts": 'import("./lazy").then((m) => document.body.append(m.text));\n',
+    "src/lazy.ts": 'export const text = "first";\n',
+    "public/_headers": "/assets/*\n  X-From-Headers: yes\n",
+    "public/_redirects": "/old-page / 301\n",
+    "src/worker.ts": WORKER,
+    "wrangler.jsonc": JSON.stringify({
+      name: "deploys",
+      main: "dist/worker/index.js",
+      compatibility_date: "2026-02-01",
+      kv_namespaces: [{ binding: "ASSETS", id: ns }],
+    }),
+    "vite.config.ts": [
+      'import { defineConfig } from "vite";',
+      'import { kvAssets } from "@kv-assets/vite";',
+      'export default defineConfig({ logLevel: "warn", plugins: [kvAssets({ worker: "src/worker.ts" })] });',
+    ].join("\n"),
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("a second vite build", () => {
+  it("still serves the lazy chunk the first build's page asks for, with public/_headers and public/_redirects applied", async () => {
+    await build();
+    const before = await lazyChunk();
+    await writeFiles({ "src/lazy.ts": 'export const text = "second";\n' });
+    await build();
+    const after = await lazyChunk();
+    expect(after.path).not.toBe(before.path);
+
+    const mf = runWorker(root, "dist/worker/index.js", ns);
+    try {
+      const old = await mf.dispatchFetch(`http://localhost${before.path}`);
+      expect(old.status).toBe(200);
+      expect(await old.text()).toBe(before.body);
+      expect(old.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+      expect(old.headers.get("X-From-Headers")).toBe("yes");
+      const current = await mf.dispatchFetch(`http://localhost${after.path}`);
+      expect(await current.text()).toBe(after.body);
+      const moved = await mf.dispatchFetch("http://localhost/old-page", { redirect: "manual" });
+      expect(moved.status).toBe(301);
+      expect(moved.headers.get("Location")).toBe("/");
+      const headersFile = await mf.dispatchFetch("http://localhost/_headers");
+      expect(headersFile.status).toBe(404);
+      await headersFile.text();
+    } finally {
+      await mf.dispose();
+    }
+  });
+});
