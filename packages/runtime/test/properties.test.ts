@@ -110,6 +110,13 @@ const path = fc.oneof(
     ),
   },
   fc.array(segment, { maxLength: 6 }).map((parts) => `/${parts.join("/")}`),
+  {
+    // Paths the rules of RULES match, with what a hostile client would put in their captures.
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom("/old", "/go/", "/to/", "/rw/", "/q/", "/api/", "/api/docs/"), segment)
+      .map(([head, tail]) => (head === "/old" ? head : head + tail)),
+  },
   fc.constant(`/${"a".repeat(5000)}`),
   fc.array(segment, { maxLength: 3 }).map((parts) => `//${parts.join("/")}`),
 );
@@ -171,24 +178,42 @@ const options = fc.record({
     "404-page",
     "single-page-application",
   ),
+  rules: fc.boolean(),
 });
 const method = fc.constantFrom("GET", "HEAD", "POST", "OPTIONS");
+
+// Rules whose targets and values take what the request put in a splat or placeholder.
+const RULES = {
+  headers: "/*\n  X-All: yes\n/:a/:b\n  X-Pair: :a-:b\n/docs/*\n  ! X-All\n  Link: </:splat>\n",
+  redirects: [
+    "/old /about/ 301",
+    "/go/* /:splat 302",
+    "/to/:x https://elsewhere.example/:x 308",
+    "/rw/* /docs/guide.html 200",
+    "/q/:x /?from=:x 303",
+  ].join("\n"),
+  runWorkerFirst: ["/api/*", "!/api/docs/*"],
+};
 
 /** Serves `request` and checks every promise the handler makes; returns the status (or null). */
 async function check(
   request: Request,
   using: AssetManifest,
-  o: { htmlHandling: HtmlHandling; notFoundHandling: NotFoundHandling },
+  o: { htmlHandling: HtmlHandling; notFoundHandling: NotFoundHandling; rules?: boolean },
 ): Promise<number | null> {
   const storage = counting(env.ASSETS);
-  const response = await serveAsset(request, using, storage, o);
+  const { rules, ...serveOptions } = o;
+  const response = await serveAsset(request, using, storage, {
+    ...serveOptions,
+    ...(rules ? RULES : {}),
+  });
   // Only keys the manifest names are ever read.
   for (const key of storage.reads) expect(keys.has(key), key).toBe(true);
   if (response === null) return null;
-  expect([200, 206, 304, 307, 404, 412, 416]).toContain(response.status);
+  expect([200, 206, 301, 302, 303, 304, 307, 308, 404, 412, 416]).toContain(response.status);
   const body = new Uint8Array(await response.arrayBuffer());
   const length = response.headers.get("Content-Length");
-  if (request.method === "HEAD" || [304, 307, 412].includes(response.status)) {
+  if (request.method === "HEAD" || [301, 302, 303, 304, 307, 308, 412].includes(response.status)) {
     expect(body.byteLength).toBe(0);
   } else {
     expect(length).toBe(String(body.byteLength));
@@ -209,11 +234,16 @@ async function check(
   if (response.status === 416) {
     expect(response.headers.get("Content-Range")).toMatch(/^bytes \*\/\d+$/);
   }
-  if (response.status === 307) {
+  if ([301, 302, 303, 307, 308].includes(response.status)) {
+    // A redirect stays on the site, or goes only where a rule names a host.
     const location = response.headers.get("Location") ?? "";
-    expect(location).toMatch(/^\/(?!\/)/);
     expect(location).not.toMatch(/[\r\n\\]/);
-    expect(new URL(location, "https://site.example").origin).toBe("https://site.example");
+    if (location.startsWith("https://elsewhere.example/")) {
+      expect(response.status).toBe(308);
+    } else {
+      expect(location).toMatch(/^\/(?!\/)/);
+      expect(new URL(location, "https://site.example").origin).toBe("https://site.example");
+    }
   }
   return response.status;
 }
@@ -301,7 +331,7 @@ describe("serveAsset over random requests", () => {
       { numRuns: 600 },
     );
     // The runs reached the common kinds of answer, not only the easy ones.
-    for (const status of [null, 200, 307, 404]) expect(seen).toContain(status);
+    for (const status of [null, 200, 301, 302, 307, 308, 404]) expect(seen).toContain(status);
   });
 
   it("answers random preconditions on real files with a correct 304, 412 or 200", async () => {
