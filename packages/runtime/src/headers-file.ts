@@ -104,6 +104,7 @@ export function parseHeadersFile(text: string): ParsedRules<HeaderRule> {
     if (line.startsWith("!")) {
       const name = line.slice(1).trim().toLowerCase();
       if (!TOKEN.test(name)) problem("`! Name` needs a valid header name to remove");
+      else if (FRAMING.has(name)) problem(framing(name));
       else rule.unset!.push(name);
       continue;
     }
@@ -122,6 +123,10 @@ export function parseHeadersFile(text: string): ParsedRules<HeaderRule> {
     }
     if (value === "") {
       problem("the header has no value");
+      continue;
+    }
+    if (FRAMING.has(name)) {
+      problem(framing(name));
       continue;
     }
     const set = rule.set!;
@@ -154,6 +159,7 @@ export function createHeaderRules(
     if (found.length === 0) return response;
     // Every response passed here was made by the handler, so its headers can change in place.
     const headers = response.headers;
+    const encoded = headers.has("Content-Encoding");
     const set = new Set<string>();
     for (const { rule, captures } of found) {
       for (const name of rule.unset ?? []) headers.delete(name);
@@ -166,6 +172,15 @@ export function createHeaderRules(
           set.add(name);
         } catch {}
       }
+    }
+    // A body a rule says is encoded (a Unity build's `.wasm.br`) is sent as it is stored, not
+    // encoded again by the runtime.
+    if (!encoded && headers.has("Content-Encoding")) {
+      return new Response(response.body, {
+        status: response.status,
+        headers,
+        encodeBody: "manual",
+      });
     }
     return response;
   };
@@ -218,6 +233,13 @@ function matching(
     if (captures) found.push({ rule, captures });
   }
   return found;
+}
+
+// Headers that frame each response's body: the handler sets them for every answer.
+const FRAMING = new Set(["content-length", "content-range", "transfer-encoding", "connection"]);
+
+function framing(name: string): string {
+  return `${name} frames each response's body, so the server sets it; a rule cannot change it`;
 }
 
 // A header name (RFC 9110 §5.6.2).

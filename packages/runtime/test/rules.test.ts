@@ -101,6 +101,8 @@ describe("parseHeadersFile", () => {
     ["two splats in a path", "/a/*/b/*\n  X-A: 1\n/b\n  X-B: 2", 1, "only one *"],
     ["a port in an absolute URL", "https://a.example:8443/*\n  X-A: 1\n/b\n  X-B: 2", 1, "port"],
     ["a path with no headers", "/a\n/b\n  X-B: 2", 1, "sets no header"],
+    ["a Content-Length", "/a\n  Content-Length: 5\n  X-B: 2", 2, "frames each response"],
+    ["removing Transfer-Encoding", "/a\n  ! Transfer-Encoding\n  X-B: 2", 2, "frames each"],
   ])("skips %s, naming its line", (_, text, line, message) => {
     const { rules, problems } = parseHeadersFile(text);
     expect(problems).toHaveLength(1);
@@ -226,6 +228,20 @@ describe("_headers when serving", () => {
       [307, "yes"],
     ]);
     for (const answer of answers) await answer?.body?.cancel();
+  });
+
+  it("keeps the Content-Encoding and type a rule sets for a stored encoded body, its bytes as stored", async () => {
+    const br = new Uint8Array([0x1b, 0x03, 0x00, 0xf8, 0xa5, 0x40, 0x0a]);
+    const unity = await seed(env.ASSETS, {
+      "/Build/game.wasm.br": { body: br, type: "application/octet-stream" },
+    });
+    const serve = createAssetHandler(unity, env.ASSETS, {
+      headers: "/Build/*.wasm.br\n  Content-Encoding: br\n  Content-Type: application/wasm\n",
+    });
+    const response = await serve(get("/Build/game.wasm.br", { "Accept-Encoding": "br" }));
+    expect(response?.headers.get("Content-Encoding")).toBe("br");
+    expect(response?.headers.get("Content-Type")).toBe("application/wasm");
+    expect(new Uint8Array(await response!.arrayBuffer())).toEqual(br);
   });
 
   it("leaves out a value a hostile placeholder would make invalid, and still answers", async () => {
