@@ -10,8 +10,10 @@ import { decodePath, encodePath, isCanonicalPath, splitUrl, type SplitUrl } from
 import { headerRulesOf, redirectRulesOf, workerFirstOf } from "./rules.js";
 import type { HeaderRule } from "./headers-file.js";
 import type { RedirectRule } from "./redirects-file.js";
-import { respond, rangeHeaderOf, type Representation } from "./respond.js";
-import { openBody, type AssetStorage } from "./storage.js";
+import { memoryCacheOf, type MemoryCache } from "./memory-cache.js";
+import { respond, rangeHeaderOf, type OpenBody, type Representation } from "./respond.js";
+import { openBody, type AssetStorage, type OpenedBody } from "./storage.js";
+import type { ByteRange } from "./range.js";
 
 /** What to do when no file matches the request. */
 export type NotFoundHandling = "none" | "404-page" | "single-page-application";
@@ -81,6 +83,15 @@ export interface ServeAssetOptions {
    */
   edgeCache?: boolean;
   /**
+   * Keep whole bodies of small files (each precompressed variant as its own) in the isolate's
+   * memory once read, so a hot file is answered with no storage read. Keys are content-addressed,
+   * so a kept body is never stale. The budget is shared by every handler reading from one storage
+   * object (one KV binding), whatever the number of handlers or manifests; the least recently
+   * used bodies go first. `false` turns it off.
+   * @default { bytes: 8388608, maxFileSize: 262144 } (8 MiB in all, files up to 256 KiB)
+   */
+  memoryCache?: { bytes?: number; maxFileSize?: number } | false;
+  /**
    * Storage of the files the sync put in R2 (its `r2` option, the same word), e.g.
    * `r2Storage(env.BUCKET)`.
    * @default undefined
@@ -137,6 +148,16 @@ export function createAssetHandler(
   }
   const edgeCache = wantsEdgeCache && typeof caches !== "undefined";
   const bucket = options.r2;
+  const memory =
+    options.memoryCache === false
+      ? undefined
+      : {
+          bytes: options.memoryCache?.bytes ?? 8 * 1024 * 1024,
+          maxFileSize: options.memoryCache?.maxFileSize ?? 256 * 1024,
+        };
+  if (memory && !(memory.bytes >= 0 && memory.maxFileSize >= 0)) {
+    misconfigured("memoryCache.bytes and memoryCache.maxFileSize must be numbers of bytes");
+  }
   const workerFirst = workerFirstOf(options.runWorkerFirst ?? []);
   const notFoundFor = options.notFoundFor ?? (workerFirst ? "all" : "navigations");
   const applyHeaders = headerRulesOf(options.headers ?? manifest.headers ?? []);
@@ -243,6 +264,7 @@ export function createAssetHandler(
       catalog,
     );
     const store = asset.inBucket ? bucket : storage;
+    const chunk = asset.inBucket ? Infinity : catalog.chunk;
     if (!store) {
       logProblem(
         `${asset.path} is stored in R2, but no R2 storage was given; pass { r2: r2Storage(env.BUCKET) }`,
@@ -260,15 +282,18 @@ export function createAssetHandler(
         ? withEdgeCache(store, caches.default, url.origin, (p) => ctx.waitUntil(p))
         : store;
     // Bodies in the bucket are whole: R2 reads any range of one object.
-    const chunk = asset.inBucket ? Infinity : catalog.chunk;
+    const kept =
+      memory && selected.size <= chunk
+        ? memoryCacheOf(store, memory.bytes, memory.maxFileSize)
+        : undefined;
+    const fromStorage: OpenBody = (range) =>
+      openBody(source, selected.key, selected.size, chunk, range, cacheTtl);
+    const open: OpenBody = kept?.fits(selected.size)
+      ? (range) => openKept(kept, source, selected.key, selected.size, range, cacheTtl, fromStorage)
+      : fromStorage;
     let response;
     try {
-      response = await respond(
-        request,
-        representation,
-        (range) => openBody(source, selected.key, selected.size, chunk, range, cacheTtl),
-        rangeHeader,
-      );
+      response = await respond(request, representation, open, rangeHeader);
     } catch (error) {
       logProblem(`storage failed reading "${selected.key}" for ${asset.path}: ${String(error)}`);
       return unavailable();
@@ -281,6 +306,34 @@ export function createAssetHandler(
     }
     return response;
   }
+}
+
+/**
+ * Opens a small body from the memory cache, or reads it whole once and keeps it. A range is a
+ * view of the kept bytes; a range of a body not kept yet, from storage that reads ranges (R2,
+ * the edge cache), is read as a range and not kept.
+ */
+async function openKept(
+  cache: MemoryCache,
+  storage: AssetStorage,
+  key: string,
+  size: number,
+  range: ByteRange | null,
+  cacheTtl: number,
+  fromStorage: OpenBody,
+): Promise<OpenedBody> {
+  let bytes = cache.get(key);
+  if (bytes === undefined && range !== null && storage.getRange) return fromStorage(range);
+  if (bytes === undefined) {
+    const stream = await storage.get(key, { type: "stream", cacheTtl });
+    if (stream === null) return { missing: key };
+    bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    // A stored value of another size than the manifest says is sent as it is, never kept.
+    if (bytes.byteLength === size) cache.set(key, bytes);
+  }
+  if (range === null) return { body: bytes, length: bytes.byteLength };
+  const part = bytes.subarray(range.start, range.end + 1);
+  return { body: part, length: part.byteLength };
 }
 
 /** The representation of a file in one encoding, the same object for the same answer. */

@@ -19,8 +19,9 @@ export interface AssetStorage {
   getRange?(key: string, range: ByteRange): Promise<ReadableStream | null>;
 }
 
-/** A body that could be opened, or the key storage did not have. */
-export type OpenedBody = { body: ReadableStream; length: number } | { missing: string };
+/** A body that could be opened (a stream, or bytes held in memory), or the key storage did not have. */
+export type OpenedBody =
+  { body: ReadableStream | Uint8Array; length: number } | { missing: string };
 
 /**
  * Opens the body stored under `key` (`size` bytes, in parts of `chunk` bytes when larger), or only
