@@ -12,7 +12,11 @@ import type { AssetManifest } from "@kv-assets/runtime";
 import { hashBytes } from "../packages/sync/src/hash.js";
 import { syncAssets, type KvTarget } from "@kv-assets/sync";
 import {
+  cpuNanos,
+  generateSite,
+  contentOf,
   load,
+  loadMix,
   machine,
   median,
   residentBytes,
@@ -38,10 +42,15 @@ const onlyRows = process.argv.flatMap((arg, i) =>
 const COST_ROUNDS = smoke ? 1 : 7;
 const COST_CALLS = smoke ? 20 : 5000;
 const IDENTITY = { "Accept-Encoding": "identity" };
+/** Files of the mix's site, and the shares of its requests that revalidate and that miss. */
+const MIX_FILES = smoke ? 40 : 300;
+const MIX_REVALIDATE = 0.1;
+const MIX_MISS = 0.05;
 // "floor again" is the floor a second time: how far apart two identical Workers measure is the
 // resolution of the run.
 const WORKERS = [
   "kv-assets",
+  "kv-assets no memory",
   "kv-assets+cache",
   "kv-asset-handler",
   "hono",
@@ -51,6 +60,7 @@ const WORKERS = [
 type WorkerName = (typeof WORKERS)[number];
 const ENTRY: Record<WorkerName, string> = {
   "kv-assets": "ours.ts",
+  "kv-assets no memory": "ours-no-memory.ts",
   "kv-assets+cache": "ours-cache.ts",
   "kv-asset-handler": "kv-asset-handler.ts",
   hono: "hono.ts",
@@ -117,9 +127,11 @@ const allRows: Row[] = [
   { name: "miss", path: "/no-such-file.html", expect: 404 },
 ];
 const rows = allRows.filter((row) => onlyRows.length === 0 || onlyRows.includes(row.name));
-const unknownRow = onlyRows.find((name) => !allRows.some((row) => row.name === name));
+const unknownRow = onlyRows.find(
+  (name) => name !== "mix" && !allRows.some((row) => row.name === name),
+);
 if (unknownRow !== undefined) {
-  const names = allRows.map((row) => `"${row.name}"`).join(", ");
+  const names = [...allRows.map((row) => `"${row.name}"`), '"mix"'].join(", ");
   throw new Error(`--row "${unknownRow}" is not a row; the rows are ${names}`);
 }
 
@@ -209,7 +221,7 @@ for (const row of rows) {
     await fetch(new URL("/__reads", url)).then((r) => r.text());
     const probe = await fetch(new URL(row.path, url), init);
     await probe.arrayBuffer();
-    const reads = Number(await fetch(new URL("/__reads", url)).then((r) => r.text()));
+    const reads = await countsOf(url).then((c) => c.reads);
     if (probe.status !== row.expect) {
       results.set(`${worker}|${row.name}`, `answers ${probe.status}`);
       continue;
@@ -273,6 +285,49 @@ for (const row of rows) {
     }
   }
   for (const [worker, list] of perRound) costs.set(`${worker}|${row.name}`, Math.min(...list));
+}
+// The mix: a few hundred files requested by Zipf-like popularity, some revalidations and misses.
+const mixResults = new Map<WorkerName, MixResult>();
+if (!onlyRows.length || onlyRows.includes("mix")) {
+  const requests = new Map<WorkerName, Parameters<typeof loadMix>[1]>();
+  for (const worker of WORKERS) requests.set(worker, await mixFor(servers.get(worker)!.url));
+  const perWorker = new Map<WorkerName, MixResult[]>();
+  for (let round = 0; round < Math.max(ROUNDS, 1); round++) {
+    for (const worker of WORKERS) {
+      const { url } = servers.get(worker)!;
+      const list = requests.get(worker)!;
+      if (round === 0)
+        await loadMix(url.origin, list, { connections: CONNECTIONS, seconds: SECONDS / 2 });
+      await countsOf(url);
+      const before = cpuNanos(pid);
+      const result = await loadMix(url.origin, list, {
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+      });
+      const after = cpuNanos(pid);
+      const counts = await countsOf(url);
+      const entry: MixResult = {
+        ...result,
+        cpu:
+          before === null || after === null ? undefined : (after - before) / 1000 / result.requests,
+        readsPer1000: (counts.reads / result.requests) * 1000,
+        cachePer1000: (counts.cacheOperations / result.requests) * 1000,
+      };
+      perWorker.set(worker, [...(perWorker.get(worker) ?? []), entry]);
+    }
+  }
+  for (const [worker, list] of perWorker) {
+    const sorted = [...list].sort((a, b) => a.rps - b.rps);
+    const mid = sorted[Math.floor(sorted.length / 2)]!;
+    mixResults.set(worker, {
+      ...mid,
+      errors: list.reduce((n, r) => n + r.errors, 0),
+      cpu: median(list.flatMap((r) => (r.cpu === undefined ? [] : [r.cpu]))),
+      readsPer1000: median(list.map((r) => r.readsPer1000)),
+      cachePer1000: median(list.map((r) => r.cachePer1000)),
+    });
+    rounds.set(`${worker}|mix`, list);
+  }
 }
 const rssEnd = residentBytes(pid);
 await mf.dispose();
@@ -371,10 +426,16 @@ if (ROUNDS > 0) {
           [
             ["floor again", "small file 200", "floor", "small file 200", null],
             ["floor again", "1 MiB file 200", "floor", "1 MiB file 200", null],
-            ["kv-assets", "small file 200", "floor", "small file 200", 0.9],
-            ["kv-assets", "1 MiB file 200", "floor", "1 MiB file 200", 0.9],
-            ["kv-assets", "304 revalidation", "kv-assets", "small file 200", 2],
-            ["kv-assets", "HEAD", "kv-assets", "small file 200", 2],
+            ["kv-assets", "small file 200", "floor", "small file 200", 3],
+            ["kv-assets", "1 MiB file 200", "floor", "1 MiB file 200", 1],
+            ["kv-assets no memory", "small file 200", "floor", "small file 200", 0.9],
+            ["kv-assets", "mix", "floor", "mix", 1],
+            ["kv-assets", "mix", "kv-assets no memory", "mix", 1],
+            ["kv-assets", "mix", "kv-asset-handler", "mix", 1],
+            ["kv-assets", "mix", "hono", "mix", 1],
+            // Against a 200 read from KV: neither reads a body.
+            ["kv-assets", "304 revalidation", "kv-assets no memory", "small file 200", 2],
+            ["kv-assets", "HEAD", "kv-assets no memory", "small file 200", 2],
           ] as const
         ).flatMap(([a, rowA, b, rowB, least]) => {
           const ratios = paired(a, rowA, b, rowB);
@@ -404,6 +465,129 @@ if (ROUNDS > 0) {
   );
 }
 
+if (mixResults.size > 0) {
+  console.log(
+    `\nthe mix: ${MIX_FILES} generated files (pages, scripts, styles, images, data) requested by Zipf-like popularity (s = 1), ${MIX_REVALIDATE * 100}% of them revalidations with the ETag the Worker gave (a 304; Hono sends no ETag, so its are 200s), ${MIX_MISS * 100}% misses; ${ROUNDS} rounds, median round:\n`,
+  );
+  console.log(
+    table(
+      [
+        "worker",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "KV reads / 1,000",
+        "Cache API calls / 1,000",
+        "workerd CPU µs/req",
+        "errors",
+      ],
+      WORKERS.map((worker) => {
+        const r = mixResults.get(worker)!;
+        return [
+          worker,
+          Math.round(r.rps),
+          r.p50.toFixed(1),
+          r.p99.toFixed(1),
+          Math.round(r.readsPer1000),
+          Math.round(r.cachePer1000),
+          r.cpu === undefined ? "n/a" : Math.round(r.cpu),
+          r.errors,
+        ];
+      }),
+    ),
+  );
+  // Cloudflare's published prices (Workers Paid), beyond what the plan includes: $0.30 per
+  // million requests, $0.02 per million CPU milliseconds, $0.50 per million KV reads; Cache API
+  // calls are free, and so are static asset requests of Workers Static Assets.
+  console.log(
+    "\nwhat a million requests of the mix cost beyond the plan's included amounts, at Cloudflare's published prices (Workers requests $0.30/M, CPU $0.02/M ms, KV reads $0.50/M; Cache API calls free); workerd's CPU here includes the local KV it serves, so the CPU figure is an upper bound:\n",
+  );
+  const dollars = (n: number): string => `$${n.toFixed(3)}`;
+  console.log(
+    table(
+      ["worker", "requests", "CPU", "KV reads", "total per million"],
+      [
+        ...WORKERS.map((worker) => {
+          const r = mixResults.get(worker)!;
+          const requests = 0.3;
+          const cpu = ((r.cpu ?? 0) / 1000) * 0.02;
+          const kv = (r.readsPer1000 / 1000) * 0.5;
+          return [
+            worker,
+            dollars(requests),
+            dollars(cpu),
+            dollars(kv),
+            dollars(requests + cpu + kv),
+          ];
+        }),
+        ["Workers Static Assets (static requests)", dollars(0), dollars(0), dollars(0), dollars(0)],
+      ],
+    ),
+  );
+  const ours = mixResults.get("kv-assets")!;
+  const floor = mixResults.get("floor")!;
+  const share = ours.readsPer1000 / Math.max(floor.readsPer1000, 1e-9);
+  console.log(
+    `\nKV reads of the mix, kv-assets / floor: ${share.toFixed(3)} (target: at most 0.1; ${share <= 0.1 ? "met" : "not met"})`,
+  );
+}
+
+/** What one Worker did in a round of the mix. */
+interface MixResult extends LoadResult {
+  readsPer1000: number;
+  cachePer1000: number;
+}
+
+/** KV reads and Cache API calls of a Worker since the last ask. */
+async function countsOf(url: URL): Promise<{ reads: number; cacheOperations: number }> {
+  const text = await fetch(new URL("/__reads", url)).then((r) => r.text());
+  const [reads = 0, cacheOperations = 0] = text.split(" ").map(Number);
+  return { reads, cacheOperations };
+}
+
+/**
+ * The requests of the mix for one Worker, in a fixed order drawn once: files by Zipf-like
+ * popularity, revalidations with the ETag this Worker gives the file, and misses.
+ */
+async function mixFor(url: URL): Promise<Parameters<typeof loadMix>[1]> {
+  // Each file at the URL this Worker serves it at (kv-assets serves `/a.html` at `/a`).
+  const paths: string[] = [];
+  const etags = new Map<string, string | null>();
+  for (const file of Object.keys(files).filter((p) => p.startsWith("/mix/"))) {
+    let path = file;
+    let response = await fetch(new URL(path, url), { headers: IDENTITY, redirect: "manual" });
+    const location = response.headers.get("Location");
+    if (response.status >= 300 && response.status < 400 && location) {
+      await response.arrayBuffer();
+      path = new URL(location, url).pathname;
+      response = await fetch(new URL(path, url), { headers: IDENTITY, redirect: "manual" });
+    }
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`the mix's ${file} answered ${response.status}`);
+    paths.push(path);
+    etags.set(path, response.headers.get("ETag"));
+  }
+  let seed = 7;
+  const random = (): number => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+  // Popularity of the rank-r file is proportional to 1/r.
+  const weights = paths.map((_, rank) => 1 / (rank + 1));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const pick = (): string => {
+    let left = random() * total;
+    for (const [i, weight] of weights.entries()) if ((left -= weight) < 0) return paths[i]!;
+    return paths[paths.length - 1]!;
+  };
+  return Array.from({ length: 4000 }, (_, i) => {
+    const draw = random();
+    if (draw < MIX_MISS) return { path: `/mix/missing-${i}.html`, headers: IDENTITY, expect: 404 };
+    const path = pick();
+    const etag = etags.get(path);
+    if (draw < MIX_MISS + MIX_REVALIDATE && etag)
+      return { path, headers: { ...IDENTITY, "If-None-Match": etag }, expect: 304 };
+    return { path, headers: IDENTITY, expect: 200 };
+  });
+}
+
 /**
  * Microseconds per call of the Worker's own work: the time of GET /__cost with `calls` calls less
  * the time of one with none (which costs the HTTP round trip only).
@@ -427,7 +611,7 @@ function option(name: string): string | undefined {
   return at === -1 ? undefined : process.argv[at + 1];
 }
 
-/** The generated set (small, medium, large), plus the playground's built files when present. */
+/** The generated set (small, medium, large), the mix's site, and the playground's built files when present. */
 function siteFiles(): Record<string, Uint8Array> {
   const text = (size: number, seed: string): Uint8Array =>
     new TextEncoder().encode(seed.repeat(Math.ceil(size / seed.length)).slice(0, size));
@@ -437,6 +621,8 @@ function siteFiles(): Record<string, Uint8Array> {
     "/assets/app-medium.js": text(100 * 1024, "export const value = Math.random();\n"),
     "/media/one-mib.bin": new Uint8Array(1024 * 1024).map((_, i) => (i * 31) % 251),
   };
+  // Popularity ranks are the order of the generated files, which mixes kinds and sizes.
+  for (const file of generateSite(MIX_FILES)) out[`/mix${file.path}`] = contentOf(file);
   const playground = join(import.meta.dirname, "..", "playground", "dist", "client");
   if (existsSync(playground)) {
     for (const file of walk(playground)) {

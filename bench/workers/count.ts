@@ -1,7 +1,21 @@
 // Counts the KV reads a benchmark Worker makes (GET /__reads returns the count and resets it), and
 // can serve those reads from memory while cost.ts measures the Worker's own work.
 let reads = 0;
+let cacheOperations = 0;
 let fromMemory = false;
+
+// Cache API calls (match, put, delete) of every Worker in this isolate, counted where they are made.
+for (const name of ["match", "put", "delete"] as const) {
+  const original = Cache.prototype[name] as (...args: unknown[]) => unknown;
+  Object.defineProperty(Cache.prototype, name, {
+    configurable: true,
+    writable: true,
+    value(this: Cache, ...args: unknown[]) {
+      cacheOperations += 1;
+      return original.apply(this, args);
+    },
+  });
+}
 const memory = new Map<string, ArrayBuffer | null>();
 
 /** Wraps a KV binding so every read is counted, and served from memory while that is on. */
@@ -32,8 +46,11 @@ export function readsEndpoint(request: Request): Response | null {
   // A plain string test, not a URL parse: the check runs before every request the Worker serves.
   if (!request.url.endsWith("/__reads")) return null;
   const count = reads;
+  const operations = cacheOperations;
   reads = 0;
-  return new Response(String(count));
+  cacheOperations = 0;
+  // KV reads, then Cache API calls, since the last ask.
+  return new Response(`${count} ${operations}`);
 }
 
 // The value in the shape asked for, as KV returns it: a stream, a buffer of its own, or text.
