@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import {
   closeSync,
+  readdirSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -16,6 +17,7 @@ import {
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { brotliCompressSync, constants as zlibConstants } from "node:zlib";
 import Cloudflare from "cloudflare";
 import { hashBytes } from "../packages/sync/src/hash.js";
 import { openTarget } from "../packages/sync/src/open-target.js";
@@ -48,6 +50,7 @@ const local: (string | number)[][] = [];
 await warmUp();
 const remote: (string | number)[][] = [];
 const hashing: (string | number)[][] = [];
+const precompressed: (string | number)[][] = [];
 
 for (const count of counts) {
   const root = mkdtempSync(join(tmpdir(), `kv-assets-bench-sync-${count}-`));
@@ -75,6 +78,20 @@ for (const count of counts) {
 
   // Local KV: ours (cold, warm, one changed) and wrangler kv bulk put --local of the same files.
   const cold = await measured(() => syncAssets(options));
+  // The same cold sync with precompression on (the default), into a namespace of its own.
+  const cpuBefore = process.cpuUsage();
+  const coldCompressed = await measured(() =>
+    syncAssets({ ...options, precompress: true, persistTo: join(root, "state-precompressed") }),
+  );
+  const cpu = process.cpuUsage(cpuBefore);
+  precompressed.push([
+    count.toLocaleString("en"),
+    seconds(cold.ms),
+    seconds(coldCompressed.ms),
+    `${(coldCompressed.ms / cold.ms).toFixed(2)}×`,
+    coldCompressed.ms / cold.ms <= 1.5 ? "met" : "not met",
+    `${((cpu.user + cpu.system) / 1000 / coldCompressed.ms).toFixed(2)}`,
+  ]);
   const warm = await measured(() => syncAssets(options));
   change(1);
   const one = await measured(() => syncAssets(options));
@@ -180,6 +197,9 @@ for (const count of counts) {
   ]);
 }
 
+// Brotli quality against size and time, over real text: what the default quality is chosen from.
+const qualities = brotliQualities();
+
 // One large file at two sizes: what the sync holds must not grow with the file.
 const largeSizes = smoke ? [8, 32] : [100, 400];
 const large: (string | number)[][] = [];
@@ -210,7 +230,7 @@ for (const size of largeSizes) {
 }
 
 console.log(
-  `sync benchmark on ${machine()}${smoke ? " (smoke run)" : ""}; precompression off in every run\n`,
+  `sync benchmark on ${machine()}${smoke ? " (smoke run)" : ""}; precompression off in every run but the precompressed cold one\n`,
 );
 console.log("local KV (wrangler's local state):\n");
 console.log(
@@ -240,6 +260,19 @@ console.log(
     remote,
   ),
 );
+console.log(
+  "\ncold sync to local KV with precompression on (br and gzip, the default) against off; CPU / wall is the cores the run kept busy (zlib compresses on libuv's thread pool):\n",
+);
+console.log(
+  table(
+    ["files", "cold, off s", "cold, on s", "on / off", "target ≤ 1.5×", "CPU / wall"],
+    precompressed,
+  ),
+);
+console.log(
+  `\nbrotli quality against size and time, over ${qualities.files} real text files (${mib(qualities.bytes)}: the JavaScript, CSS and HTML of Vite, Hono and the playground), one thread; size is of all files compressed, against quality 11:\n`,
+);
+console.log(table(["quality", "compressed", "against q11", "MiB/s"], qualities.rows));
 console.log("\nhashing (xxh64, xxhash-wasm) over the site's files:\n");
 console.log(table(["files", "site size", "read only", "read + xxh64", "cost of hashing"], hashing));
 console.log("\none large file to local KV (stored in 25 MiB parts):\n");
@@ -247,6 +280,54 @@ console.log(table(["file size", "sync s", "peak memory growth", "growth / file s
 console.log(
   `\npeak growth at ${largeSizes[1]} MiB against ${largeSizes[0]} MiB: ${ratio(largePeaks[1]!, largePeaks[0]!)} (1× means it does not grow with the file)`,
 );
+
+function brotliQualities(): { files: number; bytes: number; rows: (string | number)[][] } {
+  const roots = ["node_modules/vite/dist", "node_modules/hono/dist", "playground/dist/client"];
+  const corpus = roots
+    .flatMap((root) => textFiles(join(import.meta.dirname, "..", root)))
+    .slice(0, smoke ? 20 : 600)
+    .map((path) => readFileSync(path));
+  const bytes = corpus.reduce((n, b) => n + b.byteLength, 0);
+  const levels = smoke ? [5, 11] : [4, 5, 6, 7, 8, 9, 10, 11];
+  const measuredLevels = levels.map((quality) => {
+    const started = performance.now();
+    let size = 0;
+    for (const file of corpus) {
+      size += brotliCompressSync(file, {
+        params: {
+          [zlibConstants.BROTLI_PARAM_QUALITY]: quality,
+          [zlibConstants.BROTLI_PARAM_SIZE_HINT]: file.byteLength,
+        },
+      }).byteLength;
+    }
+    return { quality, size, ms: performance.now() - started };
+  });
+  const best = measuredLevels.find((l) => l.quality === 11)!.size;
+  return {
+    files: corpus.length,
+    bytes,
+    rows: measuredLevels.map((l) => [
+      l.quality,
+      `${((l.size / bytes) * 100).toFixed(1)}%`,
+      `${((l.size / best - 1) * 100).toFixed(1)}% larger`,
+      (bytes / 2 ** 20 / (l.ms / 1000)).toFixed(1),
+    ]),
+  };
+}
+
+function textFiles(folder: string): string[] {
+  let entries;
+  try {
+    entries = readdirSync(folder, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((entry) => {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) return textFiles(path);
+    return /\.(m?js|css|html)$/.test(entry.name) ? [path] : [];
+  });
+}
 
 async function warmUp(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), "kv-assets-bench-sync-warm-"));

@@ -59,6 +59,7 @@ ${SHARED}
   --allow-empty       publish even when <dir> has no file, replacing the live site with nothing
   --source-maps       publish *.map files too
   --no-precompress    do not make br/gzip variants
+  --brotli-quality <n>  brotli quality of the br variants, 0-11 (default 11)
   --r2-min-size <n>   bytes from which a file goes to the --r2 bucket (default 1048576)
   --preview <name>    publish as the preview <name>, leaving the live deploy as it is
   --retain-deploys <n>  keep serving fingerprinted files a deploy drops for n more deploys
@@ -214,6 +215,7 @@ async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<num
         "max-file-size": { type: "string" },
         "allow-empty": { type: "boolean" },
         preview: { type: "string" },
+        "brotli-quality": { type: "string" },
         "retain-deploys": { type: "string" },
         "retain-days": { type: "string" },
       },
@@ -258,6 +260,10 @@ async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<num
       maxFileSize,
       allowEmpty: values["allow-empty"],
       preview: values.preview,
+      brotliQuality:
+        values["brotli-quality"] === undefined
+          ? undefined
+          : wholeNumber("--brotli-quality", values["brotli-quality"]),
       retain:
         retainDeploys === undefined && retainDays === undefined
           ? undefined

@@ -17,7 +17,7 @@ import type { KvTarget } from "./target.js";
 export interface Trusted {
   /** The newest `keep` manifests, newest first. */
   history: AssetManifest[];
-  /** Last-Modified and variants of the newest manifest's files, by content hash. */
+  /** Last-Modified and variants of the files of the trusted manifests, by content hash (the newest first). */
   known: Map<string, { lastModified: number; variants: SyncedFile["variants"] }>;
   /** KV keys known to be stored. */
   present: Set<string>;
@@ -50,11 +50,21 @@ export async function readTrusted(
   }
   return {
     history,
-    known: filesByHash(history[0]),
+    known: knownFiles(history),
     present,
     bucket,
     journalRecords: journal.records,
   };
+}
+
+// Files by content hash over the trusted manifests, the newest manifest's first: content an
+// earlier deploy had gets its Last-Modified and variants back, so it is not compressed again.
+function knownFiles(history: AssetManifest[]): Trusted["known"] {
+  const known: Trusted["known"] = new Map();
+  for (const manifest of history) {
+    for (const [hash, file] of filesByHash(manifest)) if (!known.has(hash)) known.set(hash, file);
+  }
+  return known;
 }
 
 /** Keys uploaded less than this long ago count as present even when no manifest references them yet. */

@@ -5,6 +5,7 @@ import { fail, packageLogger } from "./errors.js";
 import type { RemoteKvOptions } from "./kv-remote.js";
 import { resolvePrefix, viteFingerprint } from "./manifest.js";
 import type { ScanOptions, SkippedFile } from "./scan.js";
+import { DEFAULT_BROTLI_QUALITY } from "./precompress.js";
 import { DEFAULT_RETAIN, type RetainSettings } from "./retain.js";
 import type { KvTarget } from "./target.js";
 import { validateSyncOptions } from "./validate-options.js";
@@ -68,6 +69,11 @@ export interface SyncOptions extends ScanOptions {
    * @default true
    */
   precompress?: boolean;
+  /**
+   * Brotli quality of the br variants, 0 to 11: higher is smaller and slower.
+   * @default 11 (see "brotli quality" in bench/RESULTS.md)
+   */
+  brotliQuality?: number;
   /**
    * Smallest file, in bytes, worth precompressing.
    * @default 1024
@@ -172,6 +178,7 @@ export interface SyncSettings {
   chunk: number;
   precompress: boolean;
   precompressMinSize: number;
+  brotliQuality: number;
   immutable: (path: string) => boolean;
   maxFileSize: number;
   keep: number;
@@ -213,6 +220,7 @@ export function resolveSyncOptions(options: SyncOptions): SyncSettings {
     chunk,
     precompress: options.precompress ?? true,
     precompressMinSize: options.precompressMinSize ?? 1024,
+    brotliQuality: options.brotliQuality ?? DEFAULT_BROTLI_QUALITY,
     immutable: options.immutable ?? viteFingerprint(),
     maxFileSize,
     keep: options.keep ?? 3,

@@ -79,7 +79,7 @@ export async function syncFiles(
     if (remake) {
       variants = [];
       if (compressible) {
-        for (const variant of await precompress(bytes as Uint8Array)) {
+        for (const variant of await precompress(bytes as Uint8Array, settings.brotliQuality)) {
           const vhash = await hashBytes(variant.bytes);
           await uploader.write(contentKey(prefix, vhash), variant.bytes, inBucket);
           variants.push({

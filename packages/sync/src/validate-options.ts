@@ -74,6 +74,7 @@ const RULES: Record<string, Rule> = {
   shardSize: whole(1),
   batchBytes: whole(1),
   precompressMinSize: whole(0),
+  brotliQuality: whole(0, 11),
   prefix: ofType("string"),
   basePath: ofType("string"),
   project: ofType("string"),

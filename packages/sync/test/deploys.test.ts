@@ -174,6 +174,24 @@ describe("retained files", () => {
   });
 });
 
+describe("content an earlier deploy had", () => {
+  it("gets its Last-Modified and variants back when a file returns to it", async () => {
+    const target = memoryTarget();
+    const css = "body { color: olive }\n".repeat(200);
+    const now = vi.spyOn(Date, "now");
+    now.mockReturnValue(Date.UTC(2026, 0, 1));
+    const one = await deploy(target, { "/style.css": css });
+    now.mockReturnValue(Date.UTC(2026, 0, 2));
+    await deploy(target, { "/style.css": `${css}/* changed */` });
+    now.mockReturnValue(Date.UTC(2026, 0, 3));
+    const three = await deploy(target, { "/style.css": css });
+    now.mockRestore();
+    const [before, after] = [getAsset(one, "/style.css")!, getAsset(three, "/style.css")!];
+    expect(after.lastModified).toBe(before.lastModified);
+    expect(after.variants).toEqual(before.variants);
+  });
+});
+
 describe("previews", () => {
   it("publishes beside the live deploy, is kept by prune, and goes once removed", async () => {
     const target = memoryTarget();

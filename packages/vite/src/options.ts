@@ -21,6 +21,7 @@ export interface KvAssetsOptions extends Pick<
   | "maxFileSize"
   | "allowEmpty"
   | "retain"
+  | "brotliQuality"
 > {
   /**
    * Worker entry to build into `dist/worker/index.js` with the manifest compiled in. Leave it out
@@ -72,6 +73,7 @@ const OPTION_NAMES = new Set([
   "maxFileSize",
   "allowEmpty",
   "retain",
+  "brotliQuality",
   "worker",
   "workerOutDir",
 ]);

@@ -99,6 +99,9 @@ describe("kvAssets options", () => {
     [{ r2: "BUCKET" }, /option r2 must be \{ binding: "BUCKET", minSize\? \}/],
     [{ remote: "yes" }, /option remote must be a boolean/],
     [{ worker: "" }, /option worker must be a path/],
+    [{ brotliQuality: 12 }, /option brotliQuality must be a whole number from 0 to 11 \(got 12\)/],
+    [{ retain: { deploys: -1 } }, /option retain.deploys must be a whole number of at least 0/],
+    [{ retain: "always" }, /option retain must be false or \{ deploys\?, seconds\? \}/],
     [{ kepe: 3 }, /unknown option "kepe"; the options are .*keep/],
   ])("refuses %j naming the option", (options, message) => {
     expect(() => kvAssets(options as unknown as KvAssetsOptions)).toThrow(message);
