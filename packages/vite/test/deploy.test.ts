@@ -6,6 +6,35 @@ import { fixtures, runWorker, viteBuild } from "./build.js";
 
 const ns = "00000000000000000000000000000d01";
 
+// The examples of the Workers Static Assets documentation, as a user would copy them into public/.
+const HEADERS = `# This is a comment
+/secure/page
+  X-Frame-Options: DENY
+  X-Content-Type-Options: nosniff
+  Referrer-Policy: no-referrer
+
+/static/*
+  Access-Control-Allow-Origin: *
+  X-Robots-Tag: nosnippet
+
+https://myproject.pages.dev/*
+  X-Robots-Tag: noindex
+
+/assets/*
+  X-From-Headers: yes
+`;
+const REDIRECTS = `/home301 / 301
+/home302 / 302
+/querystrings /?query=string 301
+/twitch https://twitch.tv
+/trailing /trailing/path 301
+/notrailing/ /nottrailing/path 301
+/page/ /page2/#fragment 301
+/blog/* https://blog.my.domain/:splat
+/products/:code/:name /products?code=:code&name=:name
+/old-page / 301
+`;
+
 const WORKER = [
   'import { createAssetHandler } from "@kv-assets/runtime";',
   'import manifest from "virtual:kv-manifest";',
@@ -53,8 +82,10 @@ beforeAll(async () => {
       '<!doctype html><h1>deploys</h1><script type="module" src="/src/main.ts"></script>',
     "src/main.ts": 'import("./lazy").then((m) => document.body.append(m.text));\n',
     "src/lazy.ts": 'export const text = "first";\n',
-    "public/_headers": "/assets/*\n  X-From-Headers: yes\n",
-    "public/_redirects": "/old-page / 301\n",
+    "public/_headers": HEADERS,
+    "public/_redirects": REDIRECTS,
+    "public/secure/page.html": "<p>secure</p>",
+    "public/static/data.txt": "static",
     "src/worker.ts": WORKER,
     "wrangler.jsonc": JSON.stringify({
       name: "deploys",
@@ -75,7 +106,7 @@ afterAll(async () => {
 });
 
 describe("a second vite build", () => {
-  it("still serves the lazy chunk the first build's page asks for, with public/_headers and public/_redirects applied", async () => {
+  it("still serves the lazy chunk the first build's page asks for, with the documentation's public/_headers and public/_redirects applied", async () => {
     await build();
     const before = await lazyChunk();
     await writeFiles({ "src/lazy.ts": 'export const text = "second";\n' });
@@ -95,6 +126,29 @@ describe("a second vite build", () => {
       const moved = await mf.dispatchFetch("http://localhost/old-page", { redirect: "manual" });
       expect(moved.status).toBe(301);
       expect(moved.headers.get("Location")).toBe("/");
+      const secure = await mf.dispatchFetch("http://localhost/secure/page");
+      expect(secure.headers.get("X-Frame-Options")).toBe("DENY");
+      expect(secure.headers.get("Referrer-Policy")).toBe("no-referrer");
+      await secure.text();
+      const preview = await mf.dispatchFetch("https://myproject.pages.dev/static/data.txt");
+      expect(preview.headers.get("X-Robots-Tag")).toBe("nosnippet, noindex");
+      expect(preview.headers.get("Access-Control-Allow-Origin")).toBe("*");
+      await preview.text();
+      for (const [path, status, location] of [
+        ["/home302?a=1", 302, "/?a=1"],
+        ["/querystrings?lost=1", 301, "/?query=string"],
+        ["/twitch", 302, "https://twitch.tv/"],
+        ["/page/", 301, "/page2/#fragment"],
+        ["/blog/2024/post", 302, "https://blog.my.domain/2024/post"],
+        ["/products/42/socks", 302, "/products?code=42&name=socks"],
+      ] as const) {
+        const answer = await mf.dispatchFetch(`http://localhost${path}`, { redirect: "manual" });
+        expect([path, answer.status, answer.headers.get("Location")]).toEqual([
+          path,
+          status,
+          location,
+        ]);
+      }
       const headersFile = await mf.dispatchFetch("http://localhost/_headers");
       expect(headersFile.status).toBe(404);
       await headersFile.text();
