@@ -26,8 +26,10 @@ export type {
   AssetVariant,
   RetainedFiles,
 } from "./manifest.js";
-export { parseHeadersFile, MAX_HEADER_RULES, MAX_RULE_LINE } from "./headers-file.js";
-export type { HeaderRule, ParsedRules, RuleProblem } from "./headers-file.js";
+export { parseHeadersFile, MAX_HEADER_RULES } from "./headers-file.js";
+export type { HeaderRule } from "./headers-file.js";
+export { MAX_RULE_LINE } from "./rules-file.js";
+export type { ParsedRules, RuleProblem } from "./rules-file.js";
 export {
   parseRedirectsFile,
   MAX_STATIC_REDIRECTS,

@@ -2,6 +2,7 @@
 
 import { boundedMap } from "./bounded.js";
 import { compilePattern, substitute, type Captures, type Pattern } from "./pattern.js";
+import { normalizePattern, ruleLines, type ParsedRules, type RuleProblem } from "./rules-file.js";
 
 /** One rule of `_headers`: headers to set (or add to) and to remove on responses whose URL matches `path`. */
 export interface HeaderRule {
@@ -13,27 +14,8 @@ export interface HeaderRule {
   unset?: string[];
 }
 
-/** A line of a rules file that was skipped, and why. */
-export interface RuleProblem {
-  /** 1-based line number. */
-  line: number;
-  text: string;
-  message: string;
-}
-
-/** What parsing a rules file gives: the rules, the lines skipped, and a limit the file went over. */
-export interface ParsedRules<Rule> {
-  rules: Rule[];
-  problems: RuleProblem[];
-  /** Set when the file is over a limit (rules or line length); a sync refuses such a file. */
-  overLimit?: string;
-}
-
 /** Most rules a `_headers` file may hold. */
 export const MAX_HEADER_RULES = 100;
-
-/** Longest line of a `_headers` or `_redirects` file, in characters. */
-export const MAX_RULE_LINE = 2000;
 
 /**
  * Parses a `_headers` file. A line starting with `/` or `https://` starts a rule; the lines
@@ -43,7 +25,6 @@ export const MAX_RULE_LINE = 2000;
 export function parseHeadersFile(text: string): ParsedRules<HeaderRule> {
   const rules: HeaderRule[] = [];
   const problems: RuleProblem[] = [];
-  let overLimit: string | undefined;
   let rule: (HeaderRule & { line: number; text: string }) | undefined;
   // After a bad path line, its header lines are skipped with it rather than reported one by one.
   let skipping = false;
@@ -62,15 +43,9 @@ export function parseHeadersFile(text: string): ParsedRules<HeaderRule> {
     rule = undefined;
   };
 
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] as string).trim();
-    const number = i + 1;
-    if (line === "" || line.startsWith("#")) continue;
-    if (line.length > MAX_RULE_LINE) {
-      overLimit ??= `line ${number} is ${line.length} characters, over the limit of ${MAX_RULE_LINE}`;
-      continue;
-    }
+  const { lines, tooLong } = ruleLines(text);
+  let overLimit = tooLong;
+  for (const { text: line, number } of lines) {
     const problem = (message: string): void => {
       problems.push({ line: number, text: line, message });
     };
@@ -184,42 +159,6 @@ export function createHeaderRules(
     }
     return response;
   };
-}
-
-/**
- * A pattern or URL of a rules file in the form requests are matched in (the URL standard's
- * serialization, so `/café` matches `/caf%C3%A9`), or the problem with it.
- */
-export function normalizePattern(
-  token: string,
-  { allowHost, keepQuery = false }: { allowHost: boolean; keepQuery?: boolean },
-): string | { problem: string } {
-  const absolute = /^https:\/\/+([^/]+)(.*)$/.exec(token);
-  if (absolute) {
-    if (!allowHost) return { problem: "only paths starting with / are allowed here" };
-    const [, host = "", rest = ""] = absolute;
-    if (/:\d+$/.test(host)) return { problem: "a port in the URL is not supported" };
-    const path = pathOf(rest, keepQuery);
-    return path === null ? { problem: `${token} is not a valid URL` } : `https://${host}${path}`;
-  }
-  if (!token.startsWith("/")) {
-    return {
-      problem: allowHost
-        ? "expected a path starting with / or a URL starting with https://"
-        : "expected a path starting with /",
-    };
-  }
-  const path = pathOf(token, keepQuery);
-  return path === null ? { problem: `${token} is not a valid path` } : path;
-}
-
-function pathOf(path: string, keepQuery: boolean): string | null {
-  try {
-    const url = new URL(`https://h${path.startsWith("/") ? "" : "/"}${path}`);
-    return url.pathname + (keepQuery ? url.search + url.hash : "");
-  } catch {
-    return null;
-  }
 }
 
 function matching(

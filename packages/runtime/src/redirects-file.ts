@@ -1,11 +1,6 @@
 // `_redirects`: parses the file's rules (the syntax and limits of Workers Static Assets and Pages) and matches requests against them.
 
-import {
-  MAX_RULE_LINE,
-  normalizePattern,
-  type ParsedRules,
-  type RuleProblem,
-} from "./headers-file.js";
+import { normalizePattern, ruleLines, type ParsedRules, type RuleProblem } from "./rules-file.js";
 import { compilePattern, isDynamic, substitute, type Pattern } from "./pattern.js";
 
 /** Statuses a redirect rule may have: 200 rewrites, the others redirect. */
@@ -33,21 +28,14 @@ export const MAX_DYNAMIC_REDIRECTS = 100;
 export function parseRedirectsFile(text: string): ParsedRules<RedirectRule> {
   const rules: RedirectRule[] = [];
   const problems: RuleProblem[] = [];
-  let overLimit: string | undefined;
   const seen = new Set<string>();
   const statics = new Map<string, string>();
   let staticCount = 0;
   let dynamicCount = 0;
 
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] as string).trim();
-    const number = i + 1;
-    if (line === "" || line.startsWith("#")) continue;
-    if (line.length > MAX_RULE_LINE) {
-      overLimit ??= `line ${number} is ${line.length} characters, over the limit of ${MAX_RULE_LINE}`;
-      continue;
-    }
+  const { lines, tooLong } = ruleLines(text);
+  let overLimit = tooLong;
+  for (const { text: line, number } of lines) {
     const problem = (message: string): void => {
       problems.push({ line: number, text: line, message });
     };

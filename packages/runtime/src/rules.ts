@@ -1,11 +1,7 @@
 // The rules a handler runs with: `_headers` and `_redirects` (from the manifest or given in code) and `runWorkerFirst`.
 
-import {
-  createHeaderRules,
-  parseHeadersFile,
-  type HeaderRule,
-  type ParsedRules,
-} from "./headers-file.js";
+import { createHeaderRules, parseHeadersFile, type HeaderRule } from "./headers-file.js";
+import type { ParsedRules } from "./rules-file.js";
 import { logProblem, misconfigured } from "./log.js";
 import { createRedirectRules, parseRedirectsFile, type RedirectRule } from "./redirects-file.js";
 

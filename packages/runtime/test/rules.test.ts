@@ -6,35 +6,7 @@ import { createAssetHandler, type AssetManifest, type ServeAssetOptions } from "
 import { packManifest } from "../src/packed.js";
 import { parseRedirectsFile } from "../src/redirects-file.js";
 import { seed } from "./fixture.js";
-
-// The examples of the Workers Static Assets documentation for `_headers` and `_redirects`.
-const DOCS_HEADERS = `# This is a comment
-/secure/page
-  X-Frame-Options: DENY
-  X-Content-Type-Options: nosniff
-  Referrer-Policy: no-referrer
-
-/static/*
-  Access-Control-Allow-Origin: *
-  X-Robots-Tag: nosnippet
-
-https://myproject.example.dev/*
-  X-Robots-Tag: noindex
-
-/movies/:title
-  x-movie-name: You are watching ":title"
-`;
-
-const DOCS_REDIRECTS = `/home301 / 301
-/home302 / 302
-/querystrings /?query=string 301
-/twitch https://twitch.tv
-/trailing /trailing/path 301
-/notrailing/ /nottrailing/path 301
-/page/ /page2/#fragment 301
-/blog/* https://blog.my.domain/:splat
-/products/:code/:name /products?code=:code&name=:name
-`;
+import { DOCS_HEADERS, DOCS_REDIRECTS } from "./wsa-examples.js";
 
 const page = (text: string) => ({ body: `<p>${text}</p>`, type: "text/html; charset=utf-8" });
 
@@ -81,7 +53,7 @@ describe("parseHeadersFile", () => {
         path: "/static/*",
         set: { "access-control-allow-origin": "*", "x-robots-tag": "nosnippet" },
       },
-      { path: "https://myproject.example.dev/*", set: { "x-robots-tag": "noindex" } },
+      { path: "https://myproject.pages.dev/*", set: { "x-robots-tag": "noindex" } },
       { path: "/movies/:title", set: { "x-movie-name": 'You are watching ":title"' } },
     ]);
   });
@@ -195,7 +167,7 @@ describe("_headers when serving", () => {
     const script = await serve(get("/static/app.js"));
     expect(script?.headers.get("Access-Control-Allow-Origin")).toBe("*");
     expect(script?.headers.get("X-Robots-Tag")).toBe("nosnippet");
-    const preview = await serve(get("https://myproject.example.dev:8443/static/app.js"));
+    const preview = await serve(get("https://myproject.pages.dev:8443/static/app.js"));
     expect(preview?.headers.get("X-Robots-Tag")).toBe("nosnippet, noindex");
     const movie = await serve(get("/movies/alien"));
     expect(movie?.headers.get("x-movie-name")).toBe('You are watching "alien"');

@@ -351,9 +351,7 @@ async function unlock(args: string[], io: CliIo): Promise<number> {
 }
 
 async function deploys(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(() =>
-    parseArgs({ args, allowPositionals: true, strict: true, options: sharedOptions }),
-  );
+  const { values, positionals } = parseShared(args);
   const early = helpOrNoFolder("deploys", DEPLOYS_HELP, values.help, positionals, io);
   if (early !== undefined) return early;
   const listed = await listDeploys({ ...connection(values), logger: ioLogger(io) });
@@ -373,9 +371,7 @@ async function deploys(args: string[], io: CliIo): Promise<number> {
 }
 
 async function rollback(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(() =>
-    parseArgs({ args, allowPositionals: true, strict: true, options: sharedOptions }),
-  );
+  const { values, positionals } = parseShared(args);
   if (values.help) {
     io.stdout(ROLLBACK_HELP);
     return 0;
@@ -391,9 +387,7 @@ async function rollback(args: string[], io: CliIo): Promise<number> {
 }
 
 async function removePreviewCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(() =>
-    parseArgs({ args, allowPositionals: true, strict: true, options: sharedOptions }),
-  );
+  const { values, positionals } = parseShared(args);
   if (values.help) {
     io.stdout(REMOVE_PREVIEW_HELP);
     return 0;
@@ -410,6 +404,13 @@ async function removePreviewCommand(args: string[], io: CliIo): Promise<number> 
     logger: ioLogger(io),
   });
   return 0;
+}
+
+// The flags of a command that takes only where to connect.
+function parseShared(args: string[]) {
+  return parse(() =>
+    parseArgs({ args, allowPositionals: true, strict: true, options: sharedOptions }),
+  );
 }
 
 // A command's summary goes to stdout, its warnings to stderr.

@@ -1,32 +1,16 @@
 // Vite's `base`: the site is served under it, and requests outside it match no file.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pointerKey, type AssetManifest } from "@kv-assets/runtime/format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basePathOf } from "../src/state.js";
-import { fixtures, runWorker, viteBuild } from "./build.js";
+import { appWorker, fixtures, runWorker, viteBuild, writeFiles } from "./build.js";
 
 const ns = "00000000000000000000000000000b05";
 
 // The Worker of both test apps: the site from KV, anything else "app route".
-const WORKER = [
-  'import { createAssetHandler } from "@kv-assets/runtime";',
-  'import manifest from "virtual:kv-manifest";',
-  "let assets: ReturnType<typeof createAssetHandler> | undefined;",
-  "export default {",
-  "  async fetch(request: Request, env: { ASSETS: KVNamespace }) {",
-  "    assets ??= createAssetHandler(manifest, env.ASSETS);",
-  '    return (await assets(request)) ?? new Response("app route", { status: 404 });',
-  "  },",
-  "};",
-].join("\n");
+const WORKER = appWorker();
 
-async function writeFiles(root: string, files: Record<string, string>): Promise<void> {
-  for (const [path, body] of Object.entries(files)) {
-    await mkdir(join(root, path, ".."), { recursive: true });
-    await writeFile(join(root, path), body);
-  }
-}
 let root: string;
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 // Runs real `vite build`s of fixture projects and reads back what they left in KV and on disk.
 import { execFile } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,6 +25,32 @@ export function viteBuild(
         resolve({ code: error ? ((error.code as number) ?? 1) : 0, output: stdout + stderr }),
     );
   });
+}
+
+/** Writes a test app's files (path to text) under `root`. */
+export async function writeFiles(root: string, files: Record<string, string>): Promise<void> {
+  for (const [path, body] of Object.entries(files)) {
+    await mkdir(join(root, path, ".."), { recursive: true });
+    await writeFile(join(root, path), body);
+  }
+}
+
+/**
+ * The Worker of a test app: the site from KV through a handler made with `options` (a source
+ * text), anything else "app route".
+ */
+export function appWorker(options = ""): string {
+  return [
+    'import { createAssetHandler } from "@kv-assets/runtime";',
+    'import manifest from "virtual:kv-manifest";',
+    "let assets: ReturnType<typeof createAssetHandler> | undefined;",
+    "export default {",
+    "  async fetch(request: Request, env: { ASSETS: KVNamespace }) {",
+    `    assets ??= createAssetHandler(manifest, env.ASSETS${options ? `, ${options}` : ""});`,
+    '    return (await assets(request)) ?? new Response("app route", { status: 404 });',
+    "  },",
+    "};",
+  ].join("\n");
 }
 
 /** Removes a fixture's build output and local KV state. */

@@ -1,60 +1,19 @@
 // Deploy after deploy with Vite: a page from the previous build still loads its lazy chunk, and public/_headers and public/_redirects apply.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fixtures, runWorker, viteBuild } from "./build.js";
+import { DOCS_HEADERS, DOCS_REDIRECTS } from "../../runtime/test/wsa-examples.js";
+import { appWorker, fixtures, runWorker, viteBuild, writeFiles } from "./build.js";
 
 const ns = "00000000000000000000000000000d01";
 
-// The examples of the Workers Static Assets documentation, as a user would copy them into public/.
-const HEADERS = `# This is a comment
-/secure/page
-  X-Frame-Options: DENY
-  X-Content-Type-Options: nosniff
-  Referrer-Policy: no-referrer
+// The documentation's examples, as a user would copy them into public/, and a rule of this app's.
+const HEADERS = `${DOCS_HEADERS}\n/assets/*\n  X-From-Headers: yes\n`;
+const REDIRECTS = `${DOCS_REDIRECTS}/old-page / 301\n`;
 
-/static/*
-  Access-Control-Allow-Origin: *
-  X-Robots-Tag: nosnippet
-
-https://myproject.pages.dev/*
-  X-Robots-Tag: noindex
-
-/assets/*
-  X-From-Headers: yes
-`;
-const REDIRECTS = `/home301 / 301
-/home302 / 302
-/querystrings /?query=string 301
-/twitch https://twitch.tv
-/trailing /trailing/path 301
-/notrailing/ /nottrailing/path 301
-/page/ /page2/#fragment 301
-/blog/* https://blog.my.domain/:splat
-/products/:code/:name /products?code=:code&name=:name
-/old-page / 301
-`;
-
-const WORKER = [
-  'import { createAssetHandler } from "@kv-assets/runtime";',
-  'import manifest from "virtual:kv-manifest";',
-  "let assets: ReturnType<typeof createAssetHandler> | undefined;",
-  "export default {",
-  "  async fetch(request: Request, env: { ASSETS: KVNamespace }) {",
-  '    assets ??= createAssetHandler(manifest, env.ASSETS, { runWorkerFirst: ["/api/*"] });',
-  '    return (await assets(request)) ?? new Response("app route", { status: 404 });',
-  "  },",
-  "};",
-].join("\n");
+const WORKER = appWorker('{ runWorkerFirst: ["/api/*"] }');
 
 let root: string;
-
-async function writeFiles(files: Record<string, string>): Promise<void> {
-  for (const [path, body] of Object.entries(files)) {
-    await mkdir(join(root, path, ".."), { recursive: true });
-    await writeFile(join(root, path), body);
-  }
-}
 
 async function build(): Promise<void> {
   const result = await viteBuild(root);
@@ -77,7 +36,7 @@ async function lazyChunk(): Promise<{ path: string; body: string }> {
 beforeAll(async () => {
   // Inside the repository, so the config resolves the workspace's packages.
   root = await mkdtemp(join(fixtures, "deploy-"));
-  await writeFiles({
+  await writeFiles(root, {
     "index.html":
       '<!doctype html><h1>deploys</h1><script type="module" src="/src/main.ts"></script>',
     "src/main.ts": 'import("./lazy").then((m) => document.body.append(m.text));\n',
@@ -109,7 +68,7 @@ describe("a second vite build", () => {
   it("still serves the lazy chunk the first build's page asks for, with the documentation's public/_headers and public/_redirects applied", async () => {
     await build();
     const before = await lazyChunk();
-    await writeFiles({ "src/lazy.ts": 'export const text = "second";\n' });
+    await writeFiles(root, { "src/lazy.ts": 'export const text = "second";\n' });
     await build();
     const after = await lazyChunk();
     expect(after.path).not.toBe(before.path);
