@@ -1,6 +1,7 @@
 // Answers a GET or HEAD for one chosen representation: preconditions, ranges, headers and the body.
 
 import { evaluatePreconditions, formatHttpDate, type Validators } from "./conditional.js";
+import { joinRanges, multipartBody, planMultipart, type MultipartPlan } from "./multipart.js";
 import { contentRange, ifRangeAllows, parseRange, type ByteRange } from "./range.js";
 import type { OpenedBody } from "./storage.js";
 
@@ -58,8 +59,13 @@ export async function respond(
         },
       });
     }
-    // Several disjoint ranges get the whole body (RFC 9110 §14.2 lets a server ignore Range).
-    if (ranges !== null && ranges.length === 1) range = ranges[0] as ByteRange;
+    const parts = ranges !== null && ranges.length > 1 ? joinRanges(ranges) : ranges;
+    if (parts !== null && parts.length === 1) range = parts[0] as ByteRange;
+    // Several parts get one multipart/byteranges 206, or the whole body when that is no larger.
+    else if (parts !== null && parts.length > 1) {
+      const plan = planMultipart(parts, size, representation.contentType);
+      if (plan) return multipart(prepared.whole, plan, open);
+    }
   }
 
   let headers = prepared.whole;
@@ -78,6 +84,28 @@ export async function respond(
   const body = await open(range);
   if ("missing" in body) return body;
   return new Response(body.body, init);
+}
+
+/** Answers several ranges in one 206 (RFC 9110 §14.6), opening every part before it starts. */
+async function multipart(
+  whole: Headers,
+  plan: MultipartPlan,
+  open: OpenBody,
+): Promise<Response | { missing: string }> {
+  const headers = new Headers(whole);
+  headers.set("Content-Type", plan.contentType);
+  headers.set("Content-Length", String(plan.length));
+  const bodies = [];
+  for (const range of plan.ranges) {
+    const body = await open(range);
+    if ("missing" in body) {
+      for (const opened of bodies)
+        if (opened.body instanceof ReadableStream) await opened.body.cancel();
+      return body;
+    }
+    bodies.push(body);
+  }
+  return new Response(multipartBody(plan, bodies), { status: 206, headers });
 }
 
 /** The Range header when ranges apply: a GET of the identity body of a file that was found. */

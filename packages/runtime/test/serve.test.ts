@@ -11,10 +11,12 @@ import {
   type ServeAssetOptions,
 } from "../src/index.js";
 import { packManifest } from "../src/packed.js";
-import { counting, seed } from "./fixture.js";
+import { counting, parseMultipart, seed } from "./fixture.js";
 
 const LAST_MODIFIED_HTTP = "Tue, 02 Jan 2024 03:04:05 GMT";
 const big = new Uint8Array(300).map((_, i) => i % 251);
+/** A file large enough for several ranges in one multipart answer to be smaller than it. */
+const huge = new Uint8Array(4000).map((_, i) => (i * 7) % 253);
 const html = "<!doctype html><title>home</title>";
 
 let manifest: AssetManifest;
@@ -46,6 +48,7 @@ beforeAll(async () => {
       variants: { br: "BR-BYTES", gzip: "GZIP-BYTES" },
     },
     "/big.bin": { body: big, type: "application/octet-stream" },
+    "/huge.bin": { body: huge, type: "application/octet-stream" },
     "/a file.txt": { body: "spaces" },
     "/café.txt": { body: "unicode" },
     "/.well-known/security.txt": { body: "Contact: mailto:security@example.com" },
@@ -53,7 +56,10 @@ beforeAll(async () => {
   });
   inParts = await seed(
     env.ASSETS,
-    { "/large.bin": { body: big, type: "application/octet-stream" } },
+    {
+      "/large.bin": { body: big, type: "application/octet-stream" },
+      "/huge.bin": { body: huge, type: "application/octet-stream" },
+    },
     { chunk: 64 },
   );
   await env.ASSETS.put("test-manifest", JSON.stringify(manifest));
@@ -392,14 +398,48 @@ describe.each([
       },
     );
 
-    it("answers several disjoint ranges with the full 200 and overlapping ones with one 206", async () => {
-      const disjoint = await serve(get("/big.bin", { Range: "bytes=0-1,10-11" }));
-      expect(disjoint.response?.status).toBe(200);
-      expect((await bytes(disjoint.response)).byteLength).toBe(300);
-      const overlapping = await serve(get("/big.bin", { Range: "bytes=0-99,0-99,50-149" }));
-      expect(overlapping.response?.status).toBe(206);
-      expect(overlapping.response?.headers.get("Content-Range")).toBe("bytes 0-149/300");
-      expect((await bytes(overlapping.response)).byteLength).toBe(150);
+    it("answers disjoint ranges with one multipart/byteranges 206 whose parts are the bytes asked for", async () => {
+      const { response } = await serve(get("/huge.bin", { Range: "bytes=0-1,2000-2009,-5" }));
+      expect(response?.status).toBe(206);
+      const body = await bytes(response);
+      expect(response?.headers.get("Content-Length")).toBe(String(body.byteLength));
+      expect(response?.headers.get("Content-Range")).toBeNull();
+      const type = "application/octet-stream";
+      expect(parseMultipart(response!.headers.get("Content-Type")!, body)).toEqual([
+        { type, range: "bytes 0-1/4000", bytes: huge.slice(0, 2) },
+        { type, range: "bytes 2000-2009/4000", bytes: huge.slice(2000, 2010) },
+        { type, range: "bytes 3995-3999/4000", bytes: huge.slice(3995) },
+      ]);
+    });
+
+    it.each([
+      ["overlapping ranges", "bytes=0-99,0-99,50-149", "bytes 0-149/300"],
+      ["ranges closer than a part's header", "bytes=0-9,40-49", "bytes 0-49/300"],
+    ])("joins %s into one 206", async (_, range, contentRange) => {
+      const { response } = await serve(get("/big.bin", { Range: range }));
+      expect(response?.status).toBe(206);
+      expect(response?.headers.get("Content-Range")).toBe(contentRange);
+    });
+
+    it.each([
+      ["more than 16 parts", Array.from({ length: 17 }, (_, i) => `${i * 200}-${i * 200}`)],
+      ["parts that with their headers outweigh the file", ["0-1999", "2100-3999"]],
+    ])("sends the whole body for %s", async (_, specs) => {
+      const { response } = await serve(get("/huge.bin", { Range: `bytes=${specs.join(",")}` }));
+      expect(response?.status).toBe(200);
+      expect((await bytes(response)).byteLength).toBe(4000);
+    });
+
+    it("reads only the stored parts multipart ranges touch", async () => {
+      const { response, reads } = await serve(
+        get("/huge.bin", { Range: "bytes=1-2,3000-3005" }),
+        {},
+        inParts,
+      );
+      const parts = parseMultipart(response!.headers.get("Content-Type")!, await bytes(response));
+      expect(parts.map((p) => p.bytes)).toEqual([huge.slice(1, 3), huge.slice(3000, 3006)]);
+      // 3000-3005 lies in part 46 of the 64-byte parts (bytes 2944-3007).
+      expect(reads.map((k) => k.split(".")[1])).toEqual(["0", "46"]);
     });
 
     it("honours If-Range with the current ETag or Last-Modified and sends 200 otherwise", async () => {
