@@ -142,7 +142,9 @@ export function createHeaderRules(
         const value = substitute(template, captures);
         // A value made invalid by what the request put in a placeholder is left out.
         try {
-          if (set.has(name)) headers.append(name, value);
+          // A Link the handler set (the page's Early Hints) is kept and added to, not replaced.
+          if (set.has(name) || (name === "link" && headers.has("link")))
+            headers.append(name, value);
           else headers.set(name, value);
           set.add(name);
         } catch {}

@@ -47,6 +47,12 @@ export interface AssetManifest {
    * per deploy that removed files, newest first.
    */
   retained?: RetainedFiles[];
+  /**
+   * The `Link` header of HTML pages, by the page's content hash: what the page preloads, read
+   * from it at build time and sent with its 200 and 304, so Cloudflare can answer 103 Early
+   * Hints before the Worker runs. Present (maybe empty) when the sync looked for them.
+   */
+  links?: Record<string, string>;
 }
 
 /** Files an earlier deploy had, served until `until` (seconds since the epoch). */
@@ -124,6 +130,8 @@ export interface Asset {
   inBucket: boolean;
   /** Precompressed variants, best first as the sync engine wrote them. */
   variants: AssetVariant[];
+  /** The page's `Link` header for Early Hints, when the build found any. */
+  link?: string;
 }
 
 /** A precompressed body of an {@link Asset}. */
@@ -164,6 +172,9 @@ export function toAsset(
       etag: `"${vhash}"`,
       size: vsize,
     })),
+    ...(manifest.links && Object.hasOwn(manifest.links, hash)
+      ? { link: manifest.links[hash] }
+      : {}),
   };
 }
 
@@ -240,6 +251,8 @@ function validateTables(value: unknown): string | undefined {
     return "types is not a list of strings";
   if (!Array.isArray(m.times) || !m.times.every((t) => Number.isFinite(t)))
     return "times is not a list of numbers";
+  if (m.links !== undefined && !isStringRecord(m.links))
+    return "links is not a map of hash to Link header";
   return validateRules(m) ?? validateRetained(m.retained, m.types, m.times);
 }
 

@@ -19,6 +19,8 @@ export interface Representation {
   encoding?: string;
   /** Whether the response depends on Accept-Encoding. */
   varyEncoding: boolean;
+  /** The page's Link header (Early Hints), sent with its 200 and 304. */
+  link?: string;
 }
 
 /** Opens the body, or a byte range of it. */
@@ -150,6 +152,7 @@ function buildHeaders(representation: Representation): PreparedHeaders {
     shared["Last-Modified"] = formatHttpDate(validators.lastModified);
     shared["Cache-Control"] = representation.cacheControl;
     shared["Accept-Ranges"] = "bytes";
+    if (representation.link) shared["Link"] = representation.link;
   }
   const whole: Record<string, string> = {
     "Content-Type": representation.contentType,

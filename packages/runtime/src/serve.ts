@@ -355,6 +355,7 @@ function representationOf(
       cacheControl,
       encoding: variant?.encoding,
       varyEncoding: asset.variants.length > 0,
+      ...(asset.link !== undefined && status === 200 ? { link: asset.link } : {}),
     };
     catalog.representations.set(id, representation);
   }

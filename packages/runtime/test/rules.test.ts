@@ -359,3 +359,31 @@ describe("retained files", () => {
     expect(await handler({}, later(now - 1))(get("/assets/old-AbCd1234.js"))).toBeNull();
   });
 });
+
+describe("Early Hints links", () => {
+  const LINK = "</assets/app.js>; rel=modulepreload";
+  const withLinks = (): AssetManifest => ({
+    ...manifest,
+    links: { [manifest.files["/index.html"]![0]]: LINK },
+  });
+
+  it("sends a page's Link with its 200 and 304, and not with a 404 page", async () => {
+    const serve = handler({ notFoundHandling: "404-page" }, withLinks());
+    const page = await serve(get("/"));
+    expect(page?.headers.get("Link")).toBe(LINK);
+    const again = await serve(get("/", { "If-None-Match": page!.headers.get("ETag")! }));
+    expect(again?.status).toBe(304);
+    expect(again?.headers.get("Link")).toBe(LINK);
+    const missing = await serve(get("/nowhere", { "Sec-Fetch-Mode": "navigate" }));
+    expect(missing?.status).toBe(404);
+    expect(missing?.headers.get("Link")).toBeNull();
+    await Promise.all([page?.text(), missing?.text()]);
+  });
+
+  it("keeps the page's Link when a _headers rule adds one", async () => {
+    const serve = handler({ headers: "/\n  Link: </x.css>; rel=preload; as=style\n" }, withLinks());
+    const page = await serve(get("/"));
+    expect(page?.headers.get("Link")).toBe(`${LINK}, </x.css>; rel=preload; as=style`);
+    await page?.text();
+  });
+});

@@ -60,6 +60,8 @@ ${SHARED}
   --source-maps       publish *.map files too
   --no-precompress    do not make br/gzip variants
   --brotli-quality <n>  brotli quality of the br variants, 0-11 (default 11)
+  --early-hints       send each HTML page's preloads, stylesheets and module scripts as its Link
+                      header, for Cloudflare's 103 Early Hints
   --r2-min-size <n>   bytes from which a file goes to the --r2 bucket (default 1048576)
   --preview <name>    publish as the preview <name>, leaving the live deploy as it is
   --retain-deploys <n>  keep serving fingerprinted files a deploy drops for n more deploys
@@ -216,6 +218,7 @@ async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<num
         "allow-empty": { type: "boolean" },
         preview: { type: "string" },
         "brotli-quality": { type: "string" },
+        "early-hints": { type: "boolean" },
         "retain-deploys": { type: "string" },
         "retain-days": { type: "string" },
       },
@@ -260,6 +263,7 @@ async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<num
       maxFileSize,
       allowEmpty: values["allow-empty"],
       preview: values.preview,
+      earlyHints: values["early-hints"],
       brotliQuality:
         values["brotli-quality"] === undefined
           ? undefined

@@ -8,7 +8,7 @@ import {
   filesByHash,
   manifestKeys,
   parseManifest,
-  type SyncedFile,
+  type KnownFile,
 } from "./manifest.js";
 import type { SyncLogger, SyncSettings } from "./options.js";
 import type { KvTarget } from "./target.js";
@@ -18,7 +18,7 @@ export interface Trusted {
   /** The newest `keep` manifests, newest first. */
   history: AssetManifest[];
   /** Last-Modified and variants of the files of the trusted manifests, by content hash (the newest first). */
-  known: Map<string, { lastModified: number; variants: SyncedFile["variants"] }>;
+  known: Map<string, KnownFile>;
   /** KV keys known to be stored. */
   present: Set<string>;
   /** The R2 bucket, when the sync puts large files there, and the keys known to be in it. */

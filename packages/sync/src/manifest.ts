@@ -36,6 +36,8 @@ export interface SyncedFile {
   /** Whether the bodies went to the R2 bucket, whole. */
   inBucket?: boolean;
   variants: { encoding: ContentEncoding; hash: string; size: number }[];
+  /** The page's Link header for Early Hints: a string, `null` when it has none, absent when not looked for. */
+  link?: string | null;
 }
 
 /**
@@ -117,8 +119,10 @@ export function createManifest(
     chunk,
     created,
     basePath = "/",
-  }: { prefix: string; chunk: number; created: number; basePath?: string },
+    earlyHints = false,
+  }: { prefix: string; chunk: number; created: number; basePath?: string; earlyHints?: boolean },
 ): AssetManifest {
+  const links: Record<string, string> = {};
   const types: string[] = [];
   const times: number[] = [];
   const index = <T>(list: T[], value: T): number => {
@@ -137,8 +141,19 @@ export function createManifest(
     const variants = file.variants.map((v): ManifestVariant => [v.encoding, v.hash, v.size]);
     entries[basePath.slice(0, -1) + file.path] =
       variants.length > 0 ? [...head, variants] : [...head];
+    if (earlyHints && typeof file.link === "string") links[file.hash] = file.link;
   }
-  return { v: MANIFEST_VERSION, prefix, chunk, types, times, files: entries, created };
+  const manifest: AssetManifest = {
+    v: MANIFEST_VERSION,
+    prefix,
+    chunk,
+    types,
+    times,
+    files: entries,
+    created,
+  };
+  if (earlyHints) manifest.links = links;
+  return manifest;
 }
 
 /**
@@ -180,11 +195,12 @@ function entriesOf(manifest: AssetManifest, now: number): ManifestEntry[] {
   return entries;
 }
 
+/** What a sync carries over for content an earlier deploy had. */
+export type KnownFile = Pick<SyncedFile, "lastModified" | "variants" | "link">;
+
 /** Files of a manifest by content hash, to carry Last-Modified and variants into the next sync. */
-export function filesByHash(
-  manifest: AssetManifest | undefined,
-): Map<string, { lastModified: number; variants: SyncedFile["variants"] }> {
-  const byHash = new Map<string, { lastModified: number; variants: SyncedFile["variants"] }>();
+export function filesByHash(manifest: AssetManifest | undefined): Map<string, KnownFile> {
+  const byHash = new Map<string, KnownFile>();
   if (!manifest) return byHash;
   for (const [hash, , , time, , variants] of Object.values(manifest.files)) {
     const lastModified = manifest.times[time];
@@ -196,6 +212,10 @@ export function filesByHash(
         hash: vhash,
         size,
       })),
+      // Known only when that sync looked for links: then a page without any has `null`.
+      ...(manifest.links
+        ? { link: Object.hasOwn(manifest.links, hash) ? manifest.links[hash]! : null }
+        : {}),
     });
   }
   return byHash;

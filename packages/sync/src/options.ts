@@ -70,6 +70,12 @@ export interface SyncOptions extends ScanOptions {
    */
   precompress?: boolean;
   /**
+   * Read each HTML page's preloads, stylesheets and module scripts and send them as its `Link`
+   * header, with its 200 and 304, so Cloudflare can answer 103 Early Hints. On in the Vite plugin.
+   * @default false
+   */
+  earlyHints?: boolean;
+  /**
    * Brotli quality of the br variants, 0 to 11: higher is smaller and slower.
    * @default 11 (see "brotli quality" in bench/RESULTS.md)
    */
@@ -179,6 +185,7 @@ export interface SyncSettings {
   precompress: boolean;
   precompressMinSize: number;
   brotliQuality: number;
+  earlyHints: boolean;
   immutable: (path: string) => boolean;
   maxFileSize: number;
   keep: number;
@@ -221,6 +228,7 @@ export function resolveSyncOptions(options: SyncOptions): SyncSettings {
     precompress: options.precompress ?? true,
     precompressMinSize: options.precompressMinSize ?? 1024,
     brotliQuality: options.brotliQuality ?? DEFAULT_BROTLI_QUALITY,
+    earlyHints: options.earlyHints ?? false,
     immutable: options.immutable ?? viteFingerprint(),
     maxFileSize,
     keep: options.keep ?? 3,

@@ -38,7 +38,7 @@ export async function publishManifest(
   uploader: Uploader,
   settings: Pick<
     SyncSettings,
-    "prefix" | "basePath" | "chunk" | "shardSize" | "started" | "retain" | "preview"
+    "prefix" | "basePath" | "chunk" | "shardSize" | "started" | "retain" | "preview" | "earlyHints"
   >,
 ): Promise<Published> {
   const { prefix, started } = settings;
@@ -47,6 +47,7 @@ export async function publishManifest(
     chunk: settings.chunk,
     created: started,
     basePath: settings.basePath,
+    earlyHints: settings.earlyHints,
   });
   if (rules.headers) manifest.headers = rules.headers;
   if (rules.redirects) manifest.redirects = rules.redirects;

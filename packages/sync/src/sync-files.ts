@@ -9,6 +9,7 @@ import type { Trusted } from "./history.js";
 import { eachLimited } from "./limit.js";
 import type { SyncedFile } from "./manifest.js";
 import type { SyncSettings } from "./options.js";
+import { linkHeaderOf } from "./early-hints.js";
 import { precompress } from "./precompress.js";
 import { WHOLE_READ_LIMIT, type Source } from "./sources.js";
 import type { Uploader } from "./upload.js";
@@ -51,6 +52,9 @@ export async function syncFiles(
       size >= settings.precompressMinSize &&
       size <= WHOLE_READ_LIMIT &&
       isCompressible(contentType);
+    // A page's links are read from it unless a trusted deploy that looked for them had this content.
+    const wantsLink =
+      settings.earlyHints && contentType.startsWith("text/html") && carried?.link === undefined;
     const remake =
       !carried ||
       !carried.variants.every((v) => uploader.stored(contentKey(prefix, v.hash), v.size, inBucket));
@@ -66,7 +70,7 @@ export async function syncFiles(
           await uploader.writeValue(partKey, part);
         }
       });
-    } else if (isNew || (remake && compressible)) {
+    } else if (isNew || (remake && compressible) || wantsLink) {
       bytes = await source.read();
       if ((await hashBytes(bytes)) !== hash) changedWhileSyncing(source.path);
       if (isNew) {
@@ -90,7 +94,13 @@ export async function syncFiles(
         }
       }
     }
+    const link = !settings.earlyHints
+      ? undefined
+      : wantsLink && bytes
+        ? (linkHeaderOf(new TextDecoder().decode(bytes)) ?? null)
+        : carried?.link;
     synced.push({
+      ...(link === undefined ? {} : { link }),
       path: source.path,
       hash,
       size,

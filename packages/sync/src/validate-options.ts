@@ -87,6 +87,7 @@ const RULES: Record<string, Rule> = {
   precompress: ofType("boolean"),
   includeSourceMaps: ofType("boolean"),
   allowEmpty: ofType("boolean"),
+  earlyHints: ofType("boolean"),
   dryRun: ofType("boolean"),
   force: ofType("boolean"),
   exclude: strings,

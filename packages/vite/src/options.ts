@@ -22,6 +22,7 @@ export interface KvAssetsOptions extends Pick<
   | "allowEmpty"
   | "retain"
   | "brotliQuality"
+  | "earlyHints"
 > {
   /**
    * Worker entry to build into `dist/worker/index.js` with the manifest compiled in. Leave it out
@@ -74,6 +75,7 @@ const OPTION_NAMES = new Set([
   "allowEmpty",
   "retain",
   "brotliQuality",
+  "earlyHints",
   "worker",
   "workerOutDir",
 ]);

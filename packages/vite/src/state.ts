@@ -97,6 +97,8 @@ export async function publish(
   try {
     const result = await syncAssets({
       ...(syncOptions satisfies SyncOptions),
+      // Vite injects each page's scripts and stylesheets: send them as its Early Hints.
+      earlyHints: syncOptions.earlyHints ?? true,
       basePath: basePathOf(config.base),
       onProgress: progress.onProgress,
       dir: clientDir,

@@ -85,6 +85,12 @@ describe("a second vite build", () => {
       const moved = await mf.dispatchFetch("http://localhost/old-page", { redirect: "manual" });
       expect(moved.status).toBe(301);
       expect(moved.headers.get("Location")).toBe("/");
+      // Early Hints, on in the plugin: the page's entry script, read from the built page.
+      const html = await readFile(join(root, "dist", "client", "index.html"), "utf8");
+      const entry = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+      const home = await mf.dispatchFetch("http://localhost/");
+      expect(home.headers.get("Link")).toContain(`<${entry}>; rel=modulepreload`);
+      await home.text();
       const secure = await mf.dispatchFetch("http://localhost/secure/page");
       expect(secure.headers.get("X-Frame-Options")).toBe("DENY");
       expect(secure.headers.get("Referrer-Policy")).toBe("no-referrer");
