@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pointerKey, type AssetManifest } from "@kv-assets/runtime/format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basePathOf } from "../src/state.js";
-import { appWorker, fixtures, runWorker, viteBuild, writeFiles } from "./build.js";
+import { appConfig, appWorker, fixtures, runWorker, viteBuild, writeFiles } from "./build.js";
 
 const ns = "00000000000000000000000000000b05";
 
@@ -22,17 +22,7 @@ beforeAll(async () => {
     "src/main.ts": 'document.body.append("hello");\n',
     "public/robots.txt": "User-agent: *\n",
     "src/worker.ts": WORKER,
-    "wrangler.jsonc": JSON.stringify({
-      name: "base",
-      main: "dist/worker/index.js",
-      compatibility_date: "2026-02-01",
-      kv_namespaces: [{ binding: "ASSETS", id: ns }],
-    }),
-    "vite.config.ts": [
-      'import { defineConfig } from "vite";',
-      'import { kvAssets } from "@kv-assets/vite";',
-      'export default defineConfig({ base: "/app/", logLevel: "warn", plugins: [kvAssets({ worker: "src/worker.ts" })] });',
-    ].join("\n"),
+    ...appConfig("base", ns, 'base: "/app/", '),
   };
   await writeFiles(root, files);
   const build = await viteBuild(root);

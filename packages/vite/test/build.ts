@@ -53,6 +53,26 @@ export function appWorker(options = ""): string {
   ].join("\n");
 }
 
+/**
+ * The wrangler and Vite configs of a standalone test app named `name` whose KV namespace is `ns`;
+ * `config` is more of Vite's config, as source (`base: "/app/", `).
+ */
+export function appConfig(name: string, ns: string, config = ""): Record<string, string> {
+  return {
+    "wrangler.jsonc": JSON.stringify({
+      name,
+      main: "dist/worker/index.js",
+      compatibility_date: "2026-02-01",
+      kv_namespaces: [{ binding: "ASSETS", id: ns }],
+    }),
+    "vite.config.ts": [
+      'import { defineConfig } from "vite";',
+      'import { kvAssets } from "@kv-assets/vite";',
+      `export default defineConfig({ ${config}logLevel: "warn", plugins: [kvAssets({ worker: "src/worker.ts" })] });`,
+    ].join("\n"),
+  };
+}
+
 /** Removes a fixture's build output and local KV state. */
 export async function clean(root: string): Promise<void> {
   await rm(join(root, "dist"), { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DOCS_HEADERS, DOCS_REDIRECTS } from "../../runtime/test/wsa-examples.js";
-import { appWorker, fixtures, runWorker, viteBuild, writeFiles } from "./build.js";
+import { appConfig, appWorker, fixtures, runWorker, viteBuild, writeFiles } from "./build.js";
 
 const ns = "00000000000000000000000000000d01";
 
@@ -46,17 +46,7 @@ beforeAll(async () => {
     "public/secure/page.html": "<p>secure</p>",
     "public/static/data.txt": "static",
     "src/worker.ts": WORKER,
-    "wrangler.jsonc": JSON.stringify({
-      name: "deploys",
-      main: "dist/worker/index.js",
-      compatibility_date: "2026-02-01",
-      kv_namespaces: [{ binding: "ASSETS", id: ns }],
-    }),
-    "vite.config.ts": [
-      'import { defineConfig } from "vite";',
-      'import { kvAssets } from "@kv-assets/vite";',
-      'export default defineConfig({ logLevel: "warn", plugins: [kvAssets({ worker: "src/worker.ts" })] });',
-    ].join("\n"),
+    ...appConfig("deploys", ns),
   });
 }, 120_000);
 
