@@ -250,7 +250,9 @@ describe("_redirects when serving", () => {
   });
 
   it("redirects even where a file exists, and the first matching rule wins", async () => {
-    const serve = handler({ redirects: "/old.txt /new.txt 301\n/* /never 302\n" });
+    const serve = handler({
+      redirects: "/old.txt /new.txt 301\n/* https://elsewhere.example/ 302\n",
+    });
     const response = await serve(get("/old.txt"));
     expect(response?.headers.get("Location")).toBe("/new.txt");
   });
