@@ -13,6 +13,7 @@ export {
   KV_VALUE_LIMIT,
   FLAG_IMMUTABLE,
   FLAG_BUCKET,
+  linkOf,
 } from "./manifest.js";
 export type {
   AssetManifest,
@@ -25,6 +26,7 @@ export type {
   Asset,
   AssetVariant,
   RetainedFiles,
+  PageLinks,
 } from "./manifest.js";
 export { parseHeadersFile, MAX_HEADER_RULES } from "./headers-file.js";
 export type { HeaderRule } from "./headers-file.js";

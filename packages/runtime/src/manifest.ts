@@ -48,11 +48,24 @@ export interface AssetManifest {
    */
   retained?: RetainedFiles[];
   /**
-   * The `Link` header of HTML pages, by the page's content hash: what the page preloads, read
-   * from it at build time and sent with its 200 and 304, so Cloudflare can answer 103 Early
-   * Hints before the Worker runs. Present (maybe empty) when the sync looked for them.
+   * The `Link` headers of HTML pages: what each page preloads, read from it at build time and
+   * sent with its 200 and 304, so Cloudflare can answer 103 Early Hints before the Worker runs.
+   * Each value once (pages of a site often share one), and the index of each page's by the page's
+   * content hash. Present (maybe empty) when the sync looked for them.
    */
-  links?: Record<string, string>;
+  links?: PageLinks;
+}
+
+/** Link values once each, and the index of each page's value by the page's content hash. */
+export interface PageLinks {
+  values: string[];
+  pages: Record<string, number>;
+}
+
+/** The Link value of the page with content `hash`, or `undefined` when it has none. */
+export function linkOf(links: PageLinks | undefined, hash: string): string | undefined {
+  if (links === undefined || !Object.hasOwn(links.pages, hash)) return undefined;
+  return links.values[links.pages[hash] as number];
 }
 
 /** Files an earlier deploy had, served until `until` (seconds since the epoch). */
@@ -172,9 +185,7 @@ export function toAsset(
       etag: `"${vhash}"`,
       size: vsize,
     })),
-    ...(manifest.links && Object.hasOwn(manifest.links, hash)
-      ? { link: manifest.links[hash] }
-      : {}),
+    ...(linkOf(manifest.links, hash) !== undefined ? { link: linkOf(manifest.links, hash) } : {}),
   };
 }
 
@@ -251,8 +262,7 @@ function validateTables(value: unknown): string | undefined {
     return "types is not a list of strings";
   if (!Array.isArray(m.times) || !m.times.every((t) => Number.isFinite(t)))
     return "times is not a list of numbers";
-  if (m.links !== undefined && !isStringRecord(m.links))
-    return "links is not a map of hash to Link header";
+  if (m.links !== undefined && !isPageLinks(m.links)) return "links is not a table of Link values";
   return validateRules(m) ?? validateRetained(m.retained, m.types, m.times);
 }
 
@@ -306,6 +316,18 @@ function isPattern(value: unknown): value is string {
   } catch {
     return false;
   }
+}
+
+function isPageLinks(value: unknown): value is PageLinks {
+  if (typeof value !== "object" || value === null) return false;
+  const { values, pages } = value as Partial<PageLinks>;
+  return (
+    Array.isArray(values) &&
+    values.every(isString) &&
+    typeof pages === "object" &&
+    pages !== null &&
+    Object.values(pages).every((index) => isIndex(index, values.length))
+  );
 }
 
 function isString(value: unknown): value is string {

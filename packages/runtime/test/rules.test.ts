@@ -366,7 +366,7 @@ describe("Early Hints links", () => {
   const LINK = "</assets/app.js>; rel=modulepreload";
   const withLinks = (): AssetManifest => ({
     ...manifest,
-    links: { [manifest.files["/index.html"]![0]]: LINK },
+    links: { values: [LINK], pages: { [manifest.files["/index.html"]![0]]: 0 } },
   });
 
   it("sends a page's Link with its 200 and 304, and not with a 404 page", async () => {

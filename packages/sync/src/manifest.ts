@@ -10,8 +10,10 @@ import {
   longestKey,
   partKeys,
   projectPrefix,
+  linkOf,
   shardOf,
   validateManifestRecord,
+  type PageLinks,
 } from "@kv-assets/runtime/format";
 import {
   validateManifest,
@@ -122,7 +124,7 @@ export function createManifest(
     earlyHints = false,
   }: { prefix: string; chunk: number; created: number; basePath?: string; earlyHints?: boolean },
 ): AssetManifest {
-  const links: Record<string, string> = {};
+  const links: PageLinks = { values: [], pages: {} };
   const types: string[] = [];
   const times: number[] = [];
   const index = <T>(list: T[], value: T): number => {
@@ -141,7 +143,8 @@ export function createManifest(
     const variants = file.variants.map((v): ManifestVariant => [v.encoding, v.hash, v.size]);
     entries[basePath.slice(0, -1) + file.path] =
       variants.length > 0 ? [...head, variants] : [...head];
-    if (earlyHints && typeof file.link === "string") links[file.hash] = file.link;
+    if (earlyHints && typeof file.link === "string")
+      links.pages[file.hash] = index(links.values, file.link);
   }
   const manifest: AssetManifest = {
     v: MANIFEST_VERSION,
@@ -213,9 +216,7 @@ export function filesByHash(manifest: AssetManifest | undefined): Map<string, Kn
         size,
       })),
       // Known only when that sync looked for links: then a page without any has `null`.
-      ...(manifest.links
-        ? { link: Object.hasOwn(manifest.links, hash) ? manifest.links[hash]! : null }
-        : {}),
+      ...(manifest.links ? { link: linkOf(manifest.links, hash) ?? null } : {}),
     });
   }
   return byHash;

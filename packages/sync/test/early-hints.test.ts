@@ -47,7 +47,10 @@ describe("earlyHints in a sync", () => {
     const index = getAsset(first.manifest, "/index.html")!;
     expect(index.link).toMatch(/^<\/assets\/index-B1x2Y3z4\.js>; rel=modulepreload/);
     expect(getAsset(first.manifest, "/plain.html")!.link).toBeUndefined();
-    expect(Object.keys(first.manifest.links!)).toHaveLength(1);
+    expect(first.manifest.links).toEqual({
+      values: [index.link],
+      pages: { [index.etag.slice(1, -1)]: 0 },
+    });
     const second = await syncAssets({
       target,
       files: { ...files, "/app.js": "y" },
@@ -56,6 +59,21 @@ describe("earlyHints in a sync", () => {
     });
     expect(getAsset(second.manifest, "/index.html")!.link).toBe(index.link);
     expect(second.stats.newFiles).toBe(1);
+  });
+
+  it("keeps a Link value once however many pages share it", async () => {
+    const { manifest } = await syncAssets({
+      target: memoryTarget(),
+      files: {
+        "/a.html": VITE_PAGE,
+        "/b.html": `${VITE_PAGE}<p>b</p>`,
+        "/c.html": `${VITE_PAGE}<p>c</p>`,
+      },
+      earlyHints: true,
+      logger: memoryLogger(),
+    });
+    expect(manifest.links!.values).toHaveLength(1);
+    expect(Object.values(manifest.links!.pages)).toEqual([0, 0, 0]);
   });
 
   it("leaves links out unless asked", async () => {
