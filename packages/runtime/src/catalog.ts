@@ -84,8 +84,11 @@ function withRetained(
     ...catalog,
     has: (path, missing) => catalog.has(path, missing) || live(path) !== undefined,
     get(path) {
-      const found = catalog.has(path, new Set()) ? undefined : live(path);
-      return found ? toAsset(manifest, path, found.entry) : catalog.get(path);
+      // Only a retained path asks the deploy again (the sync never retains a path it has).
+      const found = live(path);
+      return found && !catalog.has(path, new Set())
+        ? toAsset(manifest, path, found.entry)
+        : catalog.get(path);
     },
   };
 }

@@ -25,20 +25,19 @@ export const MAX_HEADER_RULES = 100;
 export function parseHeadersFile(text: string): ParsedRules<HeaderRule> {
   const rules: HeaderRule[] = [];
   const problems: RuleProblem[] = [];
-  let rule: (HeaderRule & { line: number; text: string }) | undefined;
+  let rule:
+    | { path: string; set: Record<string, string>; unset: string[]; line: number; text: string }
+    | undefined;
   // After a bad path line, its header lines are skipped with it rather than reported one by one.
   let skipping = false;
   const finish = (): void => {
     if (rule === undefined) return;
     const { path, set, unset } = rule;
-    if (Object.keys(set ?? {}).length === 0 && (unset ?? []).length === 0) {
+    const sets = Object.keys(set).length > 0;
+    if (!sets && unset.length === 0) {
       problems.push({ line: rule.line, text: rule.text, message: "the rule sets no header" });
     } else {
-      rules.push({
-        path,
-        ...(Object.keys(set ?? {}).length > 0 ? { set } : {}),
-        ...((unset ?? []).length > 0 ? { unset } : {}),
-      });
+      rules.push({ path, ...(sets ? { set } : {}), ...(unset.length > 0 ? { unset } : {}) });
     }
     rule = undefined;
   };
@@ -80,7 +79,7 @@ export function parseHeadersFile(text: string): ParsedRules<HeaderRule> {
       const name = line.slice(1).trim().toLowerCase();
       if (!TOKEN.test(name)) problem("`! Name` needs a valid header name to remove");
       else if (FRAMING.has(name)) problem(framing(name));
-      else rule.unset!.push(name);
+      else rule.unset.push(name);
       continue;
     }
     const colon = line.indexOf(":");
@@ -104,7 +103,7 @@ export function parseHeadersFile(text: string): ParsedRules<HeaderRule> {
       problem(framing(name));
       continue;
     }
-    const set = rule.set!;
+    const { set } = rule;
     set[name] = Object.hasOwn(set, name) ? `${set[name]}, ${value}` : value;
   }
   finish();
@@ -118,13 +117,15 @@ export function parseHeadersFile(text: string): ParsedRules<HeaderRule> {
  */
 export function createHeaderRules(
   rules: readonly HeaderRule[],
-): (host: string, pathname: string, response: Response) => Response {
-  if (rules.length === 0) return (_host, _pathname, response) => response;
+): (url: { origin: string; pathname: string }, response: Response) => Response {
+  if (rules.length === 0) return (_url, response) => response;
   const compiled = rules.map((rule) => ({ rule, pattern: compilePattern(rule.path) }));
   const anyAbsolute = compiled.some((c) => c.pattern.absolute);
   const matches = boundedMap<string, { rule: HeaderRule; captures: Captures }[]>(1000);
 
-  return function applyHeaderRules(host, pathname, response) {
+  return function applyHeaderRules({ origin, pathname }, response) {
+    // The host matters only to rules that name one.
+    const host = anyAbsolute ? hostOf(origin) : "";
     const id = anyAbsolute ? `${host}${pathname}` : pathname;
     let found = matches.get(id);
     if (found === undefined) {
@@ -161,6 +162,12 @@ export function createHeaderRules(
     }
     return response;
   };
+}
+
+// The host of an origin, without its port, as absolute rules name it.
+function hostOf(origin: string): string {
+  const host = origin.slice(origin.indexOf("//") + 2);
+  return host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.replace(/:\d+$/, "");
 }
 
 function matching(

@@ -4,7 +4,7 @@ import { compilePattern } from "./pattern.js";
 import type { HeaderRule } from "./headers-file.js";
 import { contentKey } from "./keys.js";
 import type { PackedManifest } from "./packed.js";
-import type { RedirectRule } from "./redirects-file.js";
+import { isRedirectStatus, type RedirectRule } from "./redirects-file.js";
 
 /** Version of the manifest format this runtime reads. */
 export const MANIFEST_VERSION = 1;
@@ -170,6 +170,7 @@ export function toAsset(
   entry: ManifestEntry,
 ): Asset {
   const [hash, size, type, time, flags, variants] = entry;
+  const link = linkOf(manifest.links, hash);
   return {
     path,
     key: contentKey(manifest.prefix, hash),
@@ -185,7 +186,7 @@ export function toAsset(
       etag: `"${vhash}"`,
       size: vsize,
     })),
-    ...(linkOf(manifest.links, hash) !== undefined ? { link: linkOf(manifest.links, hash) } : {}),
+    ...(link !== undefined ? { link } : {}),
   };
 }
 
@@ -287,8 +288,7 @@ function validateRules(m: Partial<AssetManifest>): string | undefined {
         return "a redirect rule has no valid from";
       if (typeof r.to !== "string" || !/^(\/|https:\/\/)/.test(r.to))
         return `the redirect rule for ${r.from} has no valid target`;
-      if (![200, 301, 302, 303, 307, 308].includes(r.status as number))
-        return `the redirect rule for ${r.from} has no valid status`;
+      if (!isRedirectStatus(r.status)) return `the redirect rule for ${r.from} has no valid status`;
     }
   }
   return undefined;

@@ -1,7 +1,7 @@
 // multipart/byteranges (RFC 9110 §14.6): several ranges of one representation in one 206.
 
 import { contentRange, type ByteRange } from "./range.js";
-import type { OpenedBody } from "./storage.js";
+import { slice } from "./storage.js";
 
 /** Most parts a multipart answer has; a request for more gets the whole body (§14.2 allows it). */
 export const MAX_PARTS = 16;
@@ -58,44 +58,21 @@ export function planMultipart(
   };
 }
 
-/** The body of a planned answer, from the parts already opened in order. */
-export function multipartBody(plan: MultipartPlan, bodies: OpenedBody[]): ReadableStream {
-  const { readable, writable } =
-    typeof FixedLengthStream === "function"
-      ? new FixedLengthStream(plan.length)
-      : new TransformStream<Uint8Array, Uint8Array>();
-  void pump();
-  return readable;
-
-  async function pump(): Promise<void> {
-    const writer = writable.getWriter();
-    const encoder = new TextEncoder();
-    try {
-      for (const [i, opened] of bodies.entries()) {
-        await writer.write(encoder.encode(plan.heads[i] as string));
-        const body = (opened as Extract<OpenedBody, { body: unknown }>).body;
-        if (body instanceof Uint8Array) {
-          await writer.write(body);
-          continue;
-        }
-        const reader = body.getReader();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          await writer.write(value instanceof Uint8Array ? value : new Uint8Array(value));
-        }
-      }
-      await writer.write(encoder.encode(plan.tail));
-      await writer.close();
-    } catch (error) {
-      // The client went away, or storage failed mid-body: stop, releasing what is still open.
-      await writer.abort(error).catch(() => {});
-      for (const opened of bodies) {
-        const body = (opened as Extract<OpenedBody, { body: unknown }>).body;
-        if (body instanceof ReadableStream) await body.cancel().catch(() => {});
-      }
-    }
-  }
+/**
+ * The body of a planned answer, from the parts' bodies already opened in order: the delimiters
+ * and part headers between them, all joined by the same pump as parts of one stored body.
+ */
+export function multipartBody(
+  plan: MultipartPlan,
+  bodies: (ReadableStream | Uint8Array)[],
+): ReadableStream {
+  const encoder = new TextEncoder();
+  const streamOf = (bytes: Uint8Array): ReadableStream => new Response(bytes).body!;
+  const pieces = bodies.flatMap((body, i) => [
+    streamOf(encoder.encode(plan.heads[i] as string)),
+    body instanceof Uint8Array ? streamOf(body) : body,
+  ]);
+  return slice([...pieces, streamOf(encoder.encode(plan.tail))], 0, plan.length);
 }
 
 /** Ranges (sorted, disjoint) with those less than {@link PART_GAP} apart joined into one. */

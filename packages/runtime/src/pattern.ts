@@ -22,25 +22,23 @@ export function compilePattern(pattern: string): Pattern {
   const hostEnd = absolute ? pattern.indexOf("/", "https://".length) : 0;
   const names = new Set<string>();
   let source = "";
-  let dynamic = false;
   for (const [index, token] of tokens(pattern)) {
     if (token === "*") {
       if (names.has("splat")) throw new Error("a pattern may have only one * (or :splat)");
       names.add("splat");
       source += "(?<splat>.*)";
-      dynamic = true;
     } else if (token.length > 1 && token.startsWith(":")) {
       const name = token.slice(1);
       if (names.has(name)) throw new Error(`the placeholder :${name} is used twice`);
       names.add(name);
       const inHost = absolute && (hostEnd === -1 || index < hostEnd);
       source += inHost ? `(?<${name}>[^/.]+)` : `(?<${name}>[^/]+)`;
-      dynamic = true;
     } else {
-      source += token.replace(/[-/\\^$*+?.()|[\]{}]/g, "\\$&");
+      source += escapeRegExp(token);
     }
   }
   const regExp = new RegExp(`^${source}$`);
+  const dynamic = isDynamic(pattern);
   return {
     absolute,
     dynamic,
@@ -60,13 +58,19 @@ export function substitute(text: string, captures: Captures): string {
   );
 }
 
+/** `text` with every character a regular expression gives a meaning to escaped. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[-/\\^$*+?.()|[\]{}]/g, "\\$&");
+}
+
 /** Whether a pattern has a splat or a placeholder. */
 export function isDynamic(pattern: string): boolean {
-  return pattern.includes("*") || new RegExp(PLACEHOLDER.source).test(pattern);
+  return pattern.includes("*") || HAS_PLACEHOLDER.test(pattern);
 }
 
 // Placeholder names start with a letter and go on with letters, digits and `_`.
 const PLACEHOLDER = /:([A-Za-z]\w*)/g;
+const HAS_PLACEHOLDER = /:[A-Za-z]/;
 
 /** The pattern split into splats, placeholders and literal runs, each with its offset. */
 function* tokens(pattern: string): Generator<[number, string]> {

@@ -69,7 +69,7 @@ export function parseRedirectsFile(text: string): ParsedRules<RedirectRule> {
       continue;
     }
     const status = Number(rawStatus);
-    if (!STATUSES.has(status)) {
+    if (!isRedirectStatus(status)) {
       problem(`status must be 200, 301, 302 (the default), 303, 307 or 308, not ${rawStatus}`);
       continue;
     }
@@ -102,7 +102,7 @@ export function parseRedirectsFile(text: string): ParsedRules<RedirectRule> {
     }
     seen.add(from);
     if (!dynamic) statics.set(from, to.replace(/[?#].*$/, ""));
-    rules.push({ from, to, status: status as RedirectStatus });
+    rules.push({ from, to, status });
   }
   return { rules, problems, ...(overLimit ? { overLimit } : {}) };
 }
@@ -159,6 +159,11 @@ export function createRedirectRules(
       : `${destination.pathname}${query}${destination.hash}`;
     return { location, status: rule.status };
   };
+}
+
+/** Whether `status` is one a redirect rule may have. */
+export function isRedirectStatus(status: unknown): status is RedirectStatus {
+  return STATUSES.has(status as number);
 }
 
 const STATUSES = new Set([200, 301, 302, 303, 307, 308]);

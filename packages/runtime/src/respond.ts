@@ -97,15 +97,14 @@ async function multipart(
   const headers = new Headers(whole);
   headers.set("Content-Type", plan.contentType);
   headers.set("Content-Length", String(plan.length));
-  const bodies = [];
+  const bodies: (ReadableStream | Uint8Array)[] = [];
   for (const range of plan.ranges) {
-    const body = await open(range);
-    if ("missing" in body) {
-      for (const opened of bodies)
-        if (opened.body instanceof ReadableStream) await opened.body.cancel();
-      return body;
+    const opened = await open(range);
+    if ("missing" in opened) {
+      for (const body of bodies) if (body instanceof ReadableStream) await body.cancel();
+      return opened;
     }
-    bodies.push(body);
+    bodies.push(opened.body);
   }
   return new Response(multipartBody(plan, bodies), { status: 206, headers });
 }

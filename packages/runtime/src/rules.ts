@@ -3,6 +3,7 @@
 import { createHeaderRules, parseHeadersFile, type HeaderRule } from "./headers-file.js";
 import type { ParsedRules } from "./rules-file.js";
 import { logProblem, misconfigured } from "./log.js";
+import { escapeRegExp } from "./pattern.js";
 import { createRedirectRules, parseRedirectsFile, type RedirectRule } from "./redirects-file.js";
 
 /** Most `runWorkerFirst` patterns, and the longest one, as Workers Static Assets allows. */
@@ -74,10 +75,7 @@ export function workerFirstOf(
 
 // Only `*` is special in a runWorkerFirst pattern: it matches anything, `/` included.
 function globOf(pattern: string): RegExp {
-  const source = pattern
-    .split("*")
-    .map((part) => part.replace(/[-/\\^$*+?.()|[\]{}]/g, "\\$&"))
-    .join(".*");
+  const source = pattern.split("*").map(escapeRegExp).join(".*");
   return new RegExp(`^${source}$`);
 }
 

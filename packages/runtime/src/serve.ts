@@ -158,6 +158,10 @@ export function createAssetHandler(
   if (memory && !(memory.bytes >= 0 && memory.maxFileSize >= 0)) {
     misconfigured("memoryCache.bytes and memoryCache.maxFileSize must be numbers of bytes");
   }
+  // The memory caches of this handler's storages, looked up once here rather than per request.
+  const keptIn = (store: AssetStorage | undefined): MemoryCache | undefined =>
+    memory && store ? memoryCacheOf(store, memory.bytes, memory.maxFileSize) : undefined;
+  const kept = { storage: keptIn(storage), bucket: keptIn(bucket) };
   const workerFirst = workerFirstOf(options.runWorkerFirst ?? []);
   const notFoundFor = options.notFoundFor ?? (workerFirst ? "all" : "navigations");
   const applyHeaders = headerRulesOf(options.headers ?? manifest.headers ?? []);
@@ -180,7 +184,7 @@ export function createAssetHandler(
     const url = splitUrl(request.url);
     if (workerFirst?.(url.pathname)) return null;
     const response = await answer(request, url, ctx);
-    return response && applyHeaders(hostOf(url.origin), url.pathname, response);
+    return response && applyHeaders(url, response);
   }
 
   async function answer(
@@ -282,15 +286,14 @@ export function createAssetHandler(
         ? withEdgeCache(store, caches.default, url.origin, (p) => ctx.waitUntil(p))
         : store;
     // Bodies in the bucket are whole: R2 reads any range of one object.
-    const kept =
-      memory && selected.size <= chunk
-        ? memoryCacheOf(store, memory.bytes, memory.maxFileSize)
-        : undefined;
+    const cache = asset.inBucket ? kept.bucket : kept.storage;
     const fromStorage: OpenBody = (range) =>
       openBody(source, selected.key, selected.size, chunk, range, cacheTtl);
-    const open: OpenBody = kept?.fits(selected.size)
-      ? (range) => openKept(kept, source, selected.key, selected.size, range, cacheTtl, fromStorage)
-      : fromStorage;
+    const open: OpenBody =
+      cache && selected.size <= chunk && cache.fits(selected.size)
+        ? (range) =>
+            openKept(cache, selected.key, selected.size, range, !!source.getRange, fromStorage)
+        : fromStorage;
     let response;
     try {
       response = await respond(request, representation, open, rangeHeader);
@@ -309,25 +312,24 @@ export function createAssetHandler(
 }
 
 /**
- * Opens a small body from the memory cache, or reads it whole once and keeps it. A range is a
- * view of the kept bytes; a range of a body not kept yet, from storage that reads ranges (R2,
- * the edge cache), is read as a range and not kept.
+ * Opens a small body from the memory cache, or reads it whole from storage once and keeps it. A
+ * range is a view of the kept bytes; a range of a body not kept yet, from storage that reads
+ * ranges (R2, the edge cache), is read as a range and not kept.
  */
 async function openKept(
   cache: MemoryCache,
-  storage: AssetStorage,
   key: string,
   size: number,
   range: ByteRange | null,
-  cacheTtl: number,
+  readsRanges: boolean,
   fromStorage: OpenBody,
 ): Promise<OpenedBody> {
   let bytes = cache.get(key);
-  if (bytes === undefined && range !== null && storage.getRange) return fromStorage(range);
+  if (bytes === undefined && range !== null && readsRanges) return fromStorage(range);
   if (bytes === undefined) {
-    const stream = await storage.get(key, { type: "stream", cacheTtl });
-    if (stream === null) return { missing: key };
-    bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    const whole = await fromStorage(null);
+    if ("missing" in whole) return whole;
+    bytes = new Uint8Array(await new Response(whole.body).arrayBuffer());
     // A stored value of another size than the manifest says is sent as it is, never kept.
     if (bytes.byteLength === size) cache.set(key, bytes);
   }
@@ -410,12 +412,6 @@ function redirect(status: number, location: string): Response {
     status,
     headers: { Location: location, "Cache-Control": "no-cache" },
   });
-}
-
-// The host of an origin, without its port, as absolute `_headers` rules name it.
-function hostOf(origin: string): string {
-  const host = origin.slice(origin.indexOf("//") + 2);
-  return host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.replace(/:\d+$/, "");
 }
 
 function unavailable(): Response {
