@@ -1,17 +1,11 @@
 // The deploys of a site: list them, make an earlier one live again, and remove previews.
-import {
-  historyTime,
-  pointerKey,
-  previewFolder,
-  previewKey,
-  previewName,
-} from "@kv-assets/runtime/format";
+import { historyTime, pointerKey, previewKey } from "@kv-assets/runtime/format";
 import type { AssetManifest, ManifestIndex } from "@kv-assets/runtime";
 import { describeError, fail, packageLogger } from "./errors.js";
-import { historyRecords } from "./history.js";
+import { historyRecords, previewRecords } from "./history.js";
 import { releaseLock, takeLock, waitForPrunes } from "./locks.js";
-import { bucketKeys, manifestKeys, parseManifestRecord, resolvePrefix } from "./manifest.js";
-import { openTarget } from "./open-target.js";
+import { bucketKeys, isStored, manifestKeys, parseManifestRecord } from "./manifest.js";
+import { withTarget } from "./open-target.js";
 import type { PruneOptions } from "./prune.js";
 import type { KvTarget } from "./target.js";
 import { validateSyncOptions } from "./validate-options.js";
@@ -61,11 +55,10 @@ export async function listDeploys(
       };
     });
     const previews: Preview[] = [];
-    for (const key of await target.list(previewFolder(prefix))) {
-      const name = previewName(prefix, key.name);
-      const text = name === undefined ? null : await target.getText(key.name);
-      if (name === undefined || text === null) continue;
-      const manifest = parseOrFail(key.name, text);
+    for (const { name, key } of await previewRecords(target, prefix)) {
+      const text = await target.getText(key);
+      if (text === null) continue;
+      const manifest = parseOrFail(key, text);
       previews.push({
         name,
         created: manifest.created ?? 0,
@@ -155,20 +148,6 @@ export async function removePreview(options: DeployOptions & { name: string }): 
   });
 }
 
-async function withTarget<T>(
-  options: DeployOptions,
-  run: (target: KvTarget, prefix: string) => Promise<T>,
-): Promise<T> {
-  validateSyncOptions(options as Record<string, unknown>);
-  const prefix = resolvePrefix(options.prefix ?? "", options.project);
-  const target = options.target ?? (await openTarget(options));
-  try {
-    return await run(target, prefix);
-  } finally {
-    if (!options.target) await target.close();
-  }
-}
-
 // Every readable history record, newest first.
 async function readRecords(target: KvTarget, prefix: string): Promise<AssetManifest[]> {
   const names = (await historyRecords(target, prefix)).reverse();
@@ -198,18 +177,11 @@ function withPresentRetained(
     .map((group) => ({
       until: group.until,
       files: Object.fromEntries(
-        Object.entries(group.files).filter(([path, entry]) => {
-          const one = {
-            ...manifest,
-            shards: undefined,
-            retained: undefined,
-            files: { [path]: entry },
-          };
-          return (
-            [...manifestKeys(one)].every((key) => stored.has(key)) &&
-            [...bucketKeys(one)].every((key) => storedInBucket?.has(key) ?? false)
-          );
-        }),
+        Object.entries(group.files).filter(([path, entry]) =>
+          isStored(manifest, path, entry, (key, inBucket) =>
+            inBucket ? (storedInBucket?.has(key) ?? false) : stored.has(key),
+          ),
+        ),
       ),
     }))
     .filter((group) => Object.keys(group.files).length > 0);

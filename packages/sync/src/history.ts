@@ -1,5 +1,11 @@
 // What a sync may rely on: the manifest history, and the keys storage is known to hold.
-import { historyFolder, historyTime, isContentKey } from "@kv-assets/runtime/format";
+import {
+  historyFolder,
+  historyTime,
+  isContentKey,
+  previewFolder,
+  previewName,
+} from "@kv-assets/runtime/format";
 import type { AssetManifest } from "@kv-assets/runtime";
 import { describeError, fail } from "./errors.js";
 import { readJournal } from "./journal.js";
@@ -98,6 +104,17 @@ export async function historyRecords(target: KvTarget, prefix: string): Promise<
     .map((key) => key.name)
     .filter((name) => historyTime(prefix, name) !== undefined)
     .sort();
+}
+
+/** The site's preview records, by name; keys of other sites under the folder are left out. */
+export async function previewRecords(
+  target: KvTarget,
+  prefix: string,
+): Promise<{ name: string; key: string }[]> {
+  return (await target.list(previewFolder(prefix))).flatMap(({ name: key }) => {
+    const name = previewName(prefix, key);
+    return name === undefined ? [] : [{ name, key }];
+  });
 }
 
 // Which keys can be relied on without uploading them again. Keys of recent manifests were

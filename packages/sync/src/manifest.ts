@@ -127,24 +127,20 @@ export function createManifest(
   const links: PageLinks = { values: [], pages: {} };
   const types: string[] = [];
   const times: number[] = [];
-  const index = <T>(list: T[], value: T): number => {
-    const at = list.indexOf(value);
-    return at === -1 ? list.push(value) - 1 : at;
-  };
   const entries: Record<string, ManifestEntry> = {};
   for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
     const head = [
       file.hash,
       file.size,
-      index(types, file.contentType),
-      index(times, file.lastModified),
+      tableIndex(types, file.contentType),
+      tableIndex(times, file.lastModified),
       (file.immutable ? FLAG_IMMUTABLE : 0) | (file.inBucket ? FLAG_BUCKET : 0),
     ] as const;
     const variants = file.variants.map((v): ManifestVariant => [v.encoding, v.hash, v.size]);
     entries[basePath.slice(0, -1) + file.path] =
       variants.length > 0 ? [...head, variants] : [...head];
     if (earlyHints && typeof file.link === "string")
-      links.pages[file.hash] = index(links.values, file.link);
+      links.pages[file.hash] = tableIndex(links.values, file.link);
   }
   const manifest: AssetManifest = {
     v: MANIFEST_VERSION,
@@ -157,6 +153,33 @@ export function createManifest(
   };
   if (earlyHints) manifest.links = links;
   return manifest;
+}
+
+/** The index of `value` in a manifest table (types, times, Link values), added at the end when new. */
+export function tableIndex<T>(list: T[], value: T): number {
+  const at = list.indexOf(value);
+  return at === -1 ? list.push(value) - 1 : at;
+}
+
+/**
+ * Whether storage holds every key of the one file `entry` of `manifest` at `path`: its body,
+ * variants and their parts, in KV or in the bucket, as `has` says.
+ */
+export function isStored(
+  manifest: AssetManifest,
+  path: string,
+  entry: ManifestEntry,
+  has: (key: string, inBucket: boolean) => boolean,
+): boolean {
+  const one: AssetManifest = {
+    ...manifest,
+    shards: undefined,
+    retained: undefined,
+    files: { [path]: entry },
+  };
+  for (const key of manifestKeys(one)) if (!has(key, false)) return false;
+  for (const key of bucketKeys(one)) if (!has(key, true)) return false;
+  return true;
 }
 
 /**

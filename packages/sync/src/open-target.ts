@@ -4,7 +4,28 @@ import { openLocalKv } from "./kv-local.js";
 import { openRemoteKv } from "./kv-remote.js";
 import type { SyncOptions } from "./options.js";
 import type { KvTarget } from "./target.js";
+import { resolvePrefix } from "./manifest.js";
+import { validateSyncOptions } from "./validate-options.js";
 import { readKvBinding } from "./wrangler-config.js";
+
+/**
+ * Checks `options`, opens the target they name (unless one is given) and runs `run` with it and
+ * the site's key prefix, closing what it opened afterwards: how the commands that only read or
+ * change records (unlock, deploys, rollback) reach storage.
+ */
+export async function withTarget<T>(
+  options: SyncOptions,
+  run: (target: KvTarget, prefix: string) => Promise<T>,
+): Promise<T> {
+  validateSyncOptions(options as Record<string, unknown>);
+  const prefix = resolvePrefix(options.prefix ?? "", options.project);
+  const target = options.target ?? (await openTarget(options));
+  try {
+    return await run(target, prefix);
+  } finally {
+    if (!options.target) await target.close();
+  }
+}
 
 /** Opens local or remote KV for the binding in the wrangler configuration. */
 export async function openTarget(options: SyncOptions): Promise<KvTarget> {

@@ -6,12 +6,10 @@ import {
   journalFolder,
   journalTime,
   pointerKey,
-  previewFolder,
-  previewName,
 } from "@kv-assets/runtime/format";
 import type { AssetManifest, ManifestIndex } from "@kv-assets/runtime";
 import { describeError, fail, packageLogger } from "./errors.js";
-import { historyRecords, RECENT_UPLOAD_SECONDS } from "./history.js";
+import { historyRecords, previewRecords, RECENT_UPLOAD_SECONDS } from "./history.js";
 import {
   activeLocks,
   describeLock,
@@ -197,9 +195,8 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
       }
     }
     // Previews are live too, each until it is replaced or removed.
-    for (const key of await target.list(previewFolder(prefix))) {
-      if (previewName(prefix, key.name) !== undefined) records.push({ name: key.name, text: null });
-    }
+    for (const { key } of await previewRecords(target, prefix))
+      records.push({ name: key, text: null });
     for (const record of records) {
       const manifest = await readWhole(target, record.name, record.text);
       for (const key of manifestKeys(manifest)) referenced.add(key);

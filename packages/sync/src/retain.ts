@@ -1,7 +1,7 @@
 // Retention: fingerprinted files the previous deploy had and this one dropped stay served for a while, so open pages keep loading their chunks.
 import { FLAG_IMMUTABLE } from "@kv-assets/runtime/format";
 import type { AssetManifest, ManifestEntry, RetainedFiles } from "@kv-assets/runtime";
-import { bucketKeys, manifestKeys } from "./manifest.js";
+import { isStored, tableIndex } from "./manifest.js";
 
 /** How long files a deploy dropped stay served: for `deploys` more deploys, and at most `seconds`. */
 export interface RetainSettings {
@@ -27,18 +27,8 @@ export function retainedGroups(
 ): RetainedFiles[] {
   if (previous === undefined || retain.deploys === 0 || retain.seconds === 0) return [];
   const taken = new Set(Object.keys(next.files));
-  const keep = (path: string, entry: ManifestEntry): boolean => {
-    if (taken.has(path)) return false;
-    const one: AssetManifest = {
-      ...previous,
-      shards: undefined,
-      retained: undefined,
-      files: { [path]: entry },
-    };
-    for (const key of manifestKeys(one, now)) if (!present(key, false)) return false;
-    for (const key of bucketKeys(one, now)) if (!present(key, true)) return false;
-    return true;
-  };
+  const keep = (path: string, entry: ManifestEntry): boolean =>
+    !taken.has(path) && isStored(previous, path, entry, present);
   const groups: RetainedFiles[] = [];
   const dropped: Record<string, ManifestEntry> = {};
   for (const [path, entry] of Object.entries(previous.files)) {
@@ -66,15 +56,11 @@ export function retainedGroups(
 // An entry of `from` with its type and time indices pointing into `to`'s tables.
 function remap(entry: ManifestEntry, from: AssetManifest, to: AssetManifest): ManifestEntry {
   const [hash, size, type, time, flags, variants] = entry;
-  const at = <T>(list: T[], value: T): number => {
-    const found = list.indexOf(value);
-    return found === -1 ? list.push(value) - 1 : found;
-  };
   const head = [
     hash,
     size,
-    at(to.types, from.types[type] ?? "application/octet-stream"),
-    at(to.times, from.times[time] ?? 0),
+    tableIndex(to.types, from.types[type] ?? "application/octet-stream"),
+    tableIndex(to.times, from.times[time] ?? 0),
     flags,
   ] as const;
   return variants ? [...head, variants] : [...head];

@@ -1,10 +1,8 @@
 // unlockAssets: removes lock records by hand, for when a sync or prune died and its lock is in the way.
 import { fail, packageLogger } from "./errors.js";
 import { deadReason, describeLock, listLocks } from "./locks.js";
-import { resolvePrefix } from "./manifest.js";
-import { openTarget } from "./open-target.js";
+import { withTarget } from "./open-target.js";
 import type { PruneOptions } from "./prune.js";
-import { validateSyncOptions } from "./validate-options.js";
 
 /** Options of {@link unlockAssets}; where to connect is given as for a prune. */
 export interface UnlockOptions extends Omit<PruneOptions, "keep" | "graceSeconds" | "dryRun"> {
@@ -21,11 +19,8 @@ export interface UnlockOptions extends Omit<PruneOptions, "keep" | "graceSeconds
  * one. Refuses, removing nothing, when a lock looks alive and `force` is not set.
  */
 export async function unlockAssets(options: UnlockOptions = {}): Promise<{ removed: string[] }> {
-  validateSyncOptions(options as Record<string, unknown>);
-  const prefix = resolvePrefix(options.prefix ?? "", options.project);
   const logger = packageLogger(options.logger ?? console);
-  const target = options.target ?? (await openTarget(options));
-  try {
+  return withTarget(options, async (target, prefix) => {
     const locks = await listLocks(target, prefix);
     const alive = locks.filter((lock) => deadReason(lock) === undefined);
     if (alive.length > 0 && !options.force) {
@@ -38,7 +33,5 @@ export async function unlockAssets(options: UnlockOptions = {}): Promise<{ remov
     if (locks.length === 0)
       logger.info(`no lock under ${JSON.stringify(prefix)} in ${target.description}`);
     return { removed: locks.map((lock) => lock.key) };
-  } finally {
-    if (!options.target) await target.close();
-  }
+  });
 }
