@@ -1,4 +1,5 @@
 // What a site carries from deploy to deploy: _headers and _redirects, retained files, previews, the history and rollback.
+import { execFileSync } from "node:child_process";
 import { symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -99,6 +100,21 @@ describe("_headers and _redirects", () => {
     expect(manifest.headers).toBeUndefined();
     expect(logger.lines).toContainEqual(
       expect.stringContaining("is a link that does not point to a file in the folder"),
+    );
+  });
+
+  it("never blocks on a _headers that is a pipe, nor reads a _redirects that is a folder", async () => {
+    const project = await makeProject({ "index.html": "x", "_redirects/rules": "/a /b" });
+    execFileSync("mkfifo", [join(project.dist, "_headers")]);
+    const logger = memoryLogger();
+    const { manifest } = await syncAssets({ dir: project.dist, target: memoryTarget(), logger });
+    expect(manifest.headers).toBeUndefined();
+    expect(manifest.redirects).toBeUndefined();
+    expect(logger.lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/_headers is not a regular file; not read$/),
+        expect.stringMatching(/_redirects is not a regular file; not read$/),
+      ]),
     );
   });
 
