@@ -1,59 +1,115 @@
 // With @cloudflare/vite-plugin: it builds the Workers, then the client; the client is synced once
 // that plugin has moved the Workers' imported assets into it, and the manifest filled in after.
+// In `vite build --watch`, each later rebuild of the client is synced and each rebuild of a Worker
+// gets the latest manifest, so `wrangler dev` serves the new site after every save.
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { manifestText, packManifest } from "@kv-assets/runtime/format";
-import type { Plugin, ViteBuilder } from "vite";
+import type { Plugin, Rollup, ViteBuilder } from "vite";
 import { MANIFEST_FILE, publish, withCloudflare, type BuildState } from "./state.js";
 
 /** Syncs the final client folder and writes the manifest into the Workers' placeholder modules. */
 export function cloudflareIntegration(
   state: BuildState,
   placeholder: () => string | undefined,
-): Plugin {
-  // Where the Worker builds emitted the placeholder, to be filled in once the client is synced.
-  const manifestFiles = new Set<string>();
-  return {
-    name: "kv-assets:cloudflare",
-    sharedDuringBuild: true,
-    apply: (config, env) => env.command === "build" && withCloudflare(config.plugins),
+): Plugin[] {
+  // Where each Worker build emitted the placeholder, by its output folder.
+  const manifestFiles = new Map<string, string>();
+  // Set once the first build of `vite build --watch` is done: from then on, rebuilds are synced.
+  let watching = false;
+  const apply: Plugin["apply"] = (config, env) =>
+    env.command === "build" && withCloudflare(config.plugins);
 
-    writeBundle(outputOptions, bundle) {
-      if (this.environment.name === "client") {
-        for (const fileName of Object.keys(bundle)) state.bundled.add(`/${fileName}`);
-        return;
-      }
-      const file = placeholder();
-      for (const output of Object.values(bundle)) {
-        if (output.type === "asset" && file && output.originalFileNames.includes(file)) {
-          manifestFiles.add(join(outputOptions.dir ?? "", output.fileName));
-        }
-      }
-    },
+  /** Writes the synced manifest into a Worker build's placeholder; its config loses `assets`. */
+  async function fill(workerDir: string): Promise<void> {
+    const file = manifestFiles.get(workerDir);
+    if (file) await writeFile(file, manifestText(packManifest(state.manifest!)));
+    await dropAssetsField(join(workerDir, "wrangler.json"));
+  }
 
-    buildApp: {
-      order: "post",
-      async handler(builder: ViteBuilder) {
-        const client = builder.environments.client;
-        if (!client?.isBuilt) return;
-        await publish(state, resolve(state.config.root, client.config.build.outDir), false);
-        if (placeholder() && manifestFiles.size === 0) {
-          throw new Error(
-            `[kv-assets] no Worker build emitted the manifest module (${MANIFEST_FILE}); does the Worker import virtual:kv-manifest?`,
-          );
-        }
-        const text = manifestText(packManifest(state.manifest!));
-        for (const file of manifestFiles) await writeFile(file, text);
-        for (const environment of Object.values(builder.environments)) {
-          if (environment.name !== "client" && environment.config.consumer === "server") {
-            await dropAssetsField(
-              resolve(state.config.root, environment.config.build.outDir, "wrangler.json"),
-            );
-          }
-        }
+  return [
+    {
+      name: "kv-assets:cloudflare-watch",
+      apply,
+      buildApp: {
+        order: "pre",
+        async handler(builder: ViteBuilder) {
+          if (builder.config.build.watch) awaitFirstBuilds(builder);
+        },
       },
     },
+    {
+      name: "kv-assets:cloudflare",
+      sharedDuringBuild: true,
+      apply,
+
+      async writeBundle(outputOptions, bundle) {
+        const dir = outputOptions.dir ?? "";
+        if (this.environment.name === "client") {
+          for (const fileName of Object.keys(bundle)) state.bundled.add(`/${fileName}`);
+          if (!watching) return;
+          // A failed sync throws here and writes nothing: the last good site keeps serving.
+          await publish(state, dir, true);
+          for (const workerDir of manifestFiles.keys()) await fill(workerDir);
+          return;
+        }
+        const file = placeholder();
+        for (const output of Object.values(bundle)) {
+          if (output.type === "asset" && file && output.originalFileNames.includes(file)) {
+            manifestFiles.set(dir, join(dir, output.fileName));
+          }
+        }
+        // A rebuilt Worker was given the empty placeholder and the plugin's config again.
+        if (watching) await fill(dir);
+      },
+
+      buildApp: {
+        order: "post",
+        async handler(builder: ViteBuilder) {
+          const client = builder.environments.client;
+          if (!client?.isBuilt) return;
+          await publish(state, resolve(state.config.root, client.config.build.outDir), false);
+          if (placeholder() && manifestFiles.size === 0) {
+            throw new Error(
+              `[kv-assets] no Worker build emitted the manifest module (${MANIFEST_FILE}); does the Worker import virtual:kv-manifest?`,
+            );
+          }
+          for (const environment of Object.values(builder.environments)) {
+            if (environment.name !== "client" && environment.config.consumer === "server") {
+              await fill(resolve(state.config.root, environment.config.build.outDir));
+            }
+          }
+          watching = Boolean(builder.config.build.watch);
+        },
+      },
+    },
+  ];
+}
+
+/**
+ * In watch mode Vite's `builder.build` returns as soon as the watcher starts, before anything is
+ * written, and @cloudflare/vite-plugin then reads the Worker's output that is not there yet. Each
+ * build waits here for its first bundle to be written, or fails with its first error.
+ */
+function awaitFirstBuilds(builder: ViteBuilder): void {
+  const build = builder.build.bind(builder);
+  builder.build = async (environment) => {
+    const result = await build(environment);
+    if ("on" in result && typeof result.on === "function") await firstBundle(result);
+    return result;
   };
+}
+
+function firstBundle(watcher: Rollup.RollupWatcher): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const listener = (event: Rollup.RollupWatcherEvent): void => {
+      if (event.code !== "END" && event.code !== "ERROR") return;
+      watcher.off("event", listener);
+      if (event.code === "END") resolve();
+      else reject(event.error);
+    };
+    watcher.on("event", listener);
+  });
 }
 
 // The site is served from KV: without this, `wrangler deploy` would also upload the client folder to

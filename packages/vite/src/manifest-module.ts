@@ -1,7 +1,7 @@
 // `virtual:kv-manifest`: the synced manifest as the Worker imports it, a Text module beside its code.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { packManifest } from "@kv-assets/runtime/format";
+import { manifestText, packManifest } from "@kv-assets/runtime/format";
 import type { Plugin } from "vite";
 import {
   emptyManifest,
@@ -55,7 +55,11 @@ export function manifestModule(state: BuildState): Plugin & { placeholder(): str
       }
       if (cloudflare) {
         placeholder ??= join(state.config.cacheDir, "kv-assets", MANIFEST_FILE);
-        writeManifestFile(placeholder, emptyManifest());
+        // Written only when it differs: a Worker's watcher rebuilds on each write of its imports.
+        const empty = manifestText(packManifest(emptyManifest()));
+        if (!existsSync(placeholder) || readFileSync(placeholder, "utf8") !== empty) {
+          writeManifestFile(placeholder, emptyManifest());
+        }
         specifier = placeholder;
       }
       return [

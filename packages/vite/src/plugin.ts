@@ -20,6 +20,6 @@ export function kvAssets(options: KvAssetsOptions = {}): Plugin[] {
     manifest,
     clientSync(state),
     workerBuild(state),
-    cloudflareIntegration(state, manifest.placeholder),
+    ...cloudflareIntegration(state, manifest.placeholder),
   ];
 }

@@ -1,7 +1,8 @@
-// `vite build --watch`, as people run it beside `wrangler dev`: after every rebuild the Worker
-// serves the new site from local KV, and a failed rebuild keeps the last good one serving.
+// `vite build --watch`, as people run it beside `wrangler dev`, standalone and with
+// @cloudflare/vite-plugin: after every rebuild the Worker serves the new site from local KV, and a
+// failed rebuild keeps the last good one serving.
 import { spawn, type ChildProcess } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { readManifestText } from "@kv-assets/runtime";
@@ -10,68 +11,87 @@ import { fixtures, runWorker } from "./build.js";
 
 const require = createRequire(import.meta.url);
 const viteBin = join(require.resolve("vite/package.json"), "..", "bin", "vite.js");
-const ns = "00000000000000000000000000000001";
 
-let root: string;
-let watcher: ChildProcess;
-let output = "";
+describe.each([
+  {
+    setup: "standalone",
+    dir: "standalone",
+    worker: "dist/worker",
+    ns: "00000000000000000000000000000001",
+  },
+  {
+    setup: "with @cloudflare/vite-plugin",
+    dir: "cloudflare",
+    worker: "dist/fixture_cloudflare",
+    ns: "00000000000000000000000000000002",
+  },
+])("vite build --watch $setup", ({ dir, worker, ns }) => {
+  let root: string;
+  let watcher: ChildProcess;
+  let output = "";
 
-/** The compiled manifest's text, or "" before the first build wrote it. */
-const manifestText = (): Promise<string> =>
-  readFile(join(root, "dist", "worker", "kv-assets-manifest.txt"), "utf8").catch(() => "");
-
-async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; output:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  /** The compiled manifest's text in the Worker's output, or "" before the first build wrote it. */
+  async function manifestText(): Promise<string> {
+    for (const folder of [".", "assets"]) {
+      const names = await readdir(join(root, worker, folder)).catch(() => []);
+      const name = names.find((n) => /^kv-assets-manifest.*\.txt$/.test(n));
+      if (name) return readFile(join(root, worker, folder, name), "utf8").catch(() => "");
+    }
+    return "";
   }
-}
 
-/** GETs `path` from the built Worker over the fixture's local KV, as `wrangler dev` would. */
-async function get(path: string): Promise<{ status: number; text: string }> {
-  const mf = runWorker(root, "dist/worker/index.js", ns);
-  try {
-    const response = await mf.dispatchFetch(`http://localhost${path}`);
-    return { status: response.status, text: await response.text() };
-  } finally {
-    await mf.dispose();
+  async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (!(await condition())) {
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; output:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
-}
 
-async function page(): Promise<{ html: string; script: string }> {
-  const { status, text } = await get("/");
-  expect(status).toBe(200);
-  const script = /src="(\/assets\/[^"]+\.js)"/.exec(text)?.[1];
-  expect(script).toBeDefined();
-  return { html: text, script: script! };
-}
+  /** GETs `path` from the built Worker over the fixture's local KV, as `wrangler dev` would. */
+  async function get(path: string): Promise<{ status: number; text: string }> {
+    const mf = runWorker(root, `${worker}/index.js`, ns);
+    try {
+      const response = await mf.dispatchFetch(`http://localhost${path}`);
+      return { status: response.status, text: await response.text() };
+    } finally {
+      await mf.dispose();
+    }
+  }
 
-beforeAll(async () => {
-  root = await mkdtemp(join(fixtures, "watch-"));
-  await cp(join(fixtures, "standalone"), root, {
-    recursive: true,
-    filter: (path) => !/[\\/](dist|\.wrangler)$/.test(path),
+  async function page(): Promise<{ html: string; script: string }> {
+    const { status, text } = await get("/");
+    expect(status).toBe(200);
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(text)?.[1];
+    expect(script).toBeDefined();
+    return { html: text, script: script! };
+  }
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(fixtures, "watch-"));
+    await cp(join(fixtures, dir), root, {
+      recursive: true,
+      filter: (path) => !/[\\/](dist|\.wrangler|node_modules)$/.test(path),
+    });
+    watcher = spawn(process.execPath, [viteBin, "build", "--watch"], {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    watcher.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    watcher.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    await waitFor(async () => (await manifestText()).includes("index.html"), "the first build");
   });
-  watcher = spawn(process.execPath, [viteBin, "build", "--watch"], {
-    cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
+
+  afterAll(async () => {
+    watcher?.kill("SIGTERM");
+    await new Promise((resolve) => watcher?.once("exit", resolve));
+    await rm(root, { recursive: true, force: true });
   });
-  watcher.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  watcher.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  await waitFor(async () => (await manifestText()).includes("index.html"), "the first build");
-});
 
-afterAll(async () => {
-  watcher?.kill("SIGTERM");
-  await new Promise((resolve) => watcher?.once("exit", resolve));
-  await rm(root, { recursive: true, force: true });
-});
-
-describe("vite build --watch", () => {
   it("serves the site once the first build is done", async () => {
-    expect(output).not.toMatch(/built before the client was synced/);
+    expect(output).not.toMatch(/built before the client was synced|error/i);
     const { script } = await page();
     expect((await get(script)).status).toBe(200);
   });
@@ -96,13 +116,15 @@ describe("vite build --watch", () => {
   });
 
   it("serves a Worker edit after the rebuild, with the site still there", async () => {
-    const worker = join(root, "src", "worker.ts");
+    const before = await manifestText();
+    const source = join(root, "src", "worker.ts");
     await writeFile(
-      worker,
-      (await readFile(worker, "utf8")).replace('{ hello: "fixture" }', '{ hello: "watched" }'),
+      source,
+      (await readFile(source, "utf8")).replace('{ hello: "fixture" }', '{ hello: "watched" }'),
     );
     await waitFor(async () => (await get("/api/hello")).text.includes("watched"), "the new Worker");
-    expect(readManifestText(await manifestText()).count).toBeGreaterThan(0);
+    expect(await manifestText()).toBe(before);
+    expect(readManifestText(before).count).toBeGreaterThan(0);
     expect((await page()).html).toContain(">renamed</h1>");
   });
 
