@@ -5,8 +5,10 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { manifestText, packManifest } from "@kv-assets/runtime/format";
-import type { Plugin, Rollup, ViteBuilder } from "vite";
+import { version, type Plugin, type Rollup, type ViteBuilder } from "vite";
 import { MANIFEST_FILE, publish, withCloudflare, type BuildState } from "./state.js";
+
+const VITE_MAJOR = Number(version.split(".")[0]);
 
 /** Syncs the final client folder and writes the manifest into the Workers' placeholder modules. */
 export function cloudflareIntegration(
@@ -17,6 +19,7 @@ export function cloudflareIntegration(
   const manifestFiles = new Map<string, string>();
   // Set once the first build of `vite build --watch` is done: from then on, rebuilds are synced.
   let watching = false;
+  let clientWritten = false;
   const apply: Plugin["apply"] = (config, env) =>
     env.command === "build" && withCloudflare(config.plugins);
 
@@ -27,25 +30,56 @@ export function cloudflareIntegration(
     await dropAssetsField(join(workerDir, "wrangler.json"));
   }
 
+  /** Before that plugin builds: in watch mode, each build waits for its first output. */
+  function beforeBuilds(builder: ViteBuilder): void {
+    if (builder.config.build.watch) awaitFirstBuilds(builder);
+  }
+
+  /** Once that plugin has built everything: sync the client and fill in the manifests. */
+  async function afterBuilds(builder: ViteBuilder): Promise<void> {
+    const client = builder.environments.client;
+    if (!client || !clientWritten) return;
+    await publish(state, resolve(state.config.root, client.config.build.outDir), false);
+    if (placeholder() && manifestFiles.size === 0) {
+      throw new Error(
+        `[kv-assets] no Worker build emitted the manifest module (${MANIFEST_FILE}); does the Worker import virtual:kv-manifest?`,
+      );
+    }
+    for (const environment of Object.values(builder.environments)) {
+      if (environment.name !== "client" && environment.config.consumer === "server") {
+        await fill(resolve(state.config.root, environment.config.build.outDir));
+      }
+    }
+    watching = Boolean(builder.config.build.watch);
+  }
+
   return [
     {
       name: "kv-assets:cloudflare-watch",
       apply,
-      buildApp: {
-        order: "pre",
-        async handler(builder: ViteBuilder) {
-          if (builder.config.build.watch) awaitFirstBuilds(builder);
-        },
-      },
+      buildApp: { order: "pre", handler: async (builder) => beforeBuilds(builder) },
     },
     {
       name: "kv-assets:cloudflare",
       sharedDuringBuild: true,
       apply,
 
+      configResolved(config) {
+        // Vite 6 has no buildApp hook for plugins: that plugin sets the builder's own buildApp,
+        // read when the build starts, so ours goes around it.
+        if (VITE_MAJOR >= 7 || !config.builder) return;
+        const buildApp = config.builder.buildApp;
+        config.builder.buildApp = async (builder) => {
+          beforeBuilds(builder);
+          await buildApp(builder);
+          await afterBuilds(builder);
+        };
+      },
+
       async writeBundle(outputOptions, bundle) {
         const dir = outputOptions.dir ?? "";
         if (this.environment.name === "client") {
+          clientWritten = true;
           for (const fileName of Object.keys(bundle)) state.bundled.add(`/${fileName}`);
           if (!watching) return;
           // A failed sync throws here and writes nothing: the last good site keeps serving.
@@ -63,25 +97,7 @@ export function cloudflareIntegration(
         if (watching) await fill(dir);
       },
 
-      buildApp: {
-        order: "post",
-        async handler(builder: ViteBuilder) {
-          const client = builder.environments.client;
-          if (!client?.isBuilt) return;
-          await publish(state, resolve(state.config.root, client.config.build.outDir), false);
-          if (placeholder() && manifestFiles.size === 0) {
-            throw new Error(
-              `[kv-assets] no Worker build emitted the manifest module (${MANIFEST_FILE}); does the Worker import virtual:kv-manifest?`,
-            );
-          }
-          for (const environment of Object.values(builder.environments)) {
-            if (environment.name !== "client" && environment.config.consumer === "server") {
-              await fill(resolve(state.config.root, environment.config.build.outDir));
-            }
-          }
-          watching = Boolean(builder.config.build.watch);
-        },
-      },
+      buildApp: { order: "post", handler: afterBuilds },
     },
   ];
 }

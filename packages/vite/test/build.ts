@@ -1,6 +1,6 @@
 // Runs real `vite build`s of fixture projects and reads back what they left in KV and on disk.
-import { execFile } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { execFile, spawn } from "node:child_process";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -95,4 +95,51 @@ export function runWorker(root: string, script: string, namespaceId: string): Mi
     kvNamespaces: { ASSETS: namespaceId },
     kvPersist: join(root, ".wrangler", "state", "v3", "kv"),
   });
+}
+
+/** The manifest compiled into a built Worker's folder, or "" before a build has written it. */
+export async function compiledManifest(workerDir: string): Promise<string> {
+  for (const folder of [".", "assets"]) {
+    const names = await readdir(join(workerDir, folder)).catch(() => [] as string[]);
+    const name = names.find((n) => /^kv-assets-manifest.*\.txt$/.test(n));
+    if (name) return readFile(join(workerDir, folder, name), "utf8").catch(() => "");
+  }
+  return "";
+}
+
+/** A running `vite build --watch`, with what it has printed so far. */
+export interface WatchBuild {
+  output(): string;
+  /** Resolves once `condition` does, or fails after a minute with the watcher's output. */
+  waitFor(condition: () => Promise<boolean>, what: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts `vite build --watch` in `root`, with the Vite at `bin` (the repository's by default). */
+export function watchBuild(root: string, bin = viteBin): WatchBuild {
+  let output = "";
+  const watcher = spawn(process.execPath, [bin, "build", "--watch"], {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  watcher.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  watcher.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise((resolve) => watcher.once("exit", resolve));
+  return {
+    output: () => output,
+    async waitFor(condition, what) {
+      const deadline = Date.now() + 60_000;
+      while (!(await condition())) {
+        if (Date.now() > deadline) {
+          throw new Error(`timed out waiting for ${what}; output:\n${output}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async stop() {
+      watcher.kill("SIGTERM");
+      await exited;
+    },
+  };
 }

@@ -1,16 +1,11 @@
 // `vite build --watch`, as people run it beside `wrangler dev`, standalone and with
 // @cloudflare/vite-plugin: after every rebuild the Worker serves the new site from local KV, and a
 // failed rebuild keeps the last good one serving.
-import { spawn, type ChildProcess } from "node:child_process";
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readManifestText } from "@kv-assets/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fixtures, runWorker } from "./build.js";
-
-const require = createRequire(import.meta.url);
-const viteBin = join(require.resolve("vite/package.json"), "..", "bin", "vite.js");
+import { compiledManifest, fixtures, runWorker, watchBuild, type WatchBuild } from "./build.js";
 
 describe.each([
   {
@@ -27,27 +22,10 @@ describe.each([
   },
 ])("vite build --watch $setup", ({ dir, worker, ns }) => {
   let root: string;
-  let watcher: ChildProcess;
-  let output = "";
-
-  /** The compiled manifest's text in the Worker's output, or "" before the first build wrote it. */
-  async function manifestText(): Promise<string> {
-    for (const folder of [".", "assets"]) {
-      const names = await readdir(join(root, worker, folder)).catch(() => []);
-      const name = names.find((n) => /^kv-assets-manifest.*\.txt$/.test(n));
-      if (name) return readFile(join(root, worker, folder, name), "utf8").catch(() => "");
-    }
-    return "";
-  }
-
-  async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (!(await condition())) {
-      if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${what}; output:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  let watcher: WatchBuild;
+  const manifestText = (): Promise<string> => compiledManifest(join(root, worker));
+  const waitFor = (condition: () => Promise<boolean>, what: string): Promise<void> =>
+    watcher.waitFor(condition, what);
 
   /** GETs `path` from the built Worker over the fixture's local KV, as `wrangler dev` would. */
   async function get(path: string): Promise<{ status: number; text: string }> {
@@ -74,24 +52,17 @@ describe.each([
       recursive: true,
       filter: (path) => !/[\\/](dist|\.wrangler|node_modules)$/.test(path),
     });
-    watcher = spawn(process.execPath, [viteBin, "build", "--watch"], {
-      cwd: root,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    watcher.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    watcher.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    watcher = watchBuild(root);
     await waitFor(async () => (await manifestText()).includes("index.html"), "the first build");
   });
 
   afterAll(async () => {
-    watcher?.kill("SIGTERM");
-    await new Promise((resolve) => watcher?.once("exit", resolve));
+    await watcher?.stop();
     await rm(root, { recursive: true, force: true });
   });
 
   it("serves the site once the first build is done", async () => {
-    expect(output).not.toMatch(/built before the client was synced|error/i);
+    expect(watcher.output()).not.toMatch(/built before the client was synced|error/i);
     const { script } = await page();
     expect((await get(script)).status).toBe(200);
   });
@@ -132,12 +103,9 @@ describe.each([
     const before = await manifestText();
     const good = await page();
     const main = join(root, "src", "main.ts");
-    const length = output.length;
+    const length = watcher.output().length;
     await writeFile(main, `${await readFile(main, "utf8")}\nthis is not TypeScript(\n`);
-    await waitFor(
-      async () => output.length > length && /error/i.test(output.slice(length)),
-      "the error",
-    );
+    await waitFor(async () => /error/i.test(watcher.output().slice(length)), "the error");
     expect(await manifestText()).toBe(before);
     const now = await page();
     expect(now.script).toBe(good.script);
