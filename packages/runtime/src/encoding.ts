@@ -39,21 +39,29 @@ export function parseAcceptEncoding(accept: string): Map<string, number> {
     let coding = (name ?? "").trim().toLowerCase();
     if (coding === "") continue;
     if (coding === "x-gzip") coding = "gzip";
-    let q = 1;
-    for (const param of params) {
-      const [key, value] = param.split("=").map((s) => s.trim());
-      if (key?.toLowerCase() === "q") {
-        // §12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
-        q =
-          value !== undefined && /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(value)
-            ? Number(value)
-            : NaN;
-      }
-    }
+    const q = weightOf(params);
     if (Number.isNaN(q)) continue;
     weights.set(coding, Math.max(weights.get(coding) ?? 0, q));
   }
   return weights;
+}
+
+/**
+ * The q-value among a member's parameters (1 without one), or NaN when it is malformed.
+ * §12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+ */
+export function weightOf(params: readonly string[]): number {
+  let q = 1;
+  for (const param of params) {
+    const [key, value] = param.split("=").map((s) => s.trim());
+    if (key?.toLowerCase() === "q") {
+      q =
+        value !== undefined && /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(value)
+          ? Number(value)
+          : NaN;
+    }
+  }
+  return q;
 }
 
 // Clients send a handful of distinct Accept-Encoding values, so their parses are kept (up to

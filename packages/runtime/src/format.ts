@@ -14,6 +14,8 @@ export {
   FLAG_IMMUTABLE,
   FLAG_BUCKET,
   linkOf,
+  alternatePath,
+  CONTENT_ENCODINGS,
 } from "./manifest.js";
 export type {
   AssetManifest,
@@ -25,6 +27,8 @@ export type {
   ContentEncoding,
   Asset,
   AssetVariant,
+  AssetAlternate,
+  EntryMore,
   RetainedFiles,
   PageLinks,
 } from "./manifest.js";

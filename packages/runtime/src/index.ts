@@ -24,6 +24,8 @@ export type {
   ContentEncoding,
   Asset,
   AssetVariant,
+  AssetAlternate,
+  EntryMore,
   RetainedFiles,
 } from "./manifest.js";
 export { readManifestText } from "./packed.js";

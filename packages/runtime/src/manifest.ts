@@ -97,7 +97,7 @@ export interface ShardedManifest extends ManifestIndex {
 export type ManifestSource = AssetManifest | PackedManifest | ShardedManifest;
 
 /**
- * One file: `[hash, size, typeIndex, timeIndex, flags, variants?]`.
+ * One file: `[hash, size, typeIndex, timeIndex, flags, variants?, more?]`.
  * The hash is the xxh64 of the bytes in hex; the storage key is `prefix + hash`.
  */
 export type ManifestEntry =
@@ -109,13 +109,49 @@ export type ManifestEntry =
       time: number,
       flags: number,
       variants: ManifestVariant[],
+    ]
+  | [
+      hash: string,
+      size: number,
+      type: number,
+      time: number,
+      flags: number,
+      variants: ManifestVariant[],
+      more: EntryMore,
     ];
 
-/** A precompressed body of a file: `[encoding, hash, size]`. */
-export type ManifestVariant = [encoding: ContentEncoding, hash: string, size: number];
+/** What only some files have, beside their variants. */
+export interface EntryMore {
+  /** The sha-256 of the identity body, in base64 (RFC 9530's `Repr-Digest`). */
+  digest?: string;
+  /**
+   * Files beside this one with the same content in another type, `[extension, typeIndex]`, in
+   * the order they are preferred: the file at this path with its extension replaced (see
+   * {@link alternatePath}), chosen by the request's Accept.
+   */
+  alternates?: [extension: string, type: number][];
+}
 
-/** Encodings the sync engine precompresses to. */
-export type ContentEncoding = "br" | "gzip";
+/** A precompressed body of a file: `[encoding, hash, size, digest?]` (digest as in {@link EntryMore}). */
+export type ManifestVariant =
+  | [encoding: ContentEncoding, hash: string, size: number]
+  | [encoding: ContentEncoding, hash: string, size: number, digest: string];
+
+/** Encodings the sync engine precompresses to, in the order it lists them (smallest first). */
+export type ContentEncoding = "br" | "zstd" | "gzip";
+
+/** Every {@link ContentEncoding}. */
+export const CONTENT_ENCODINGS: readonly ContentEncoding[] = ["br", "zstd", "gzip"];
+
+/**
+ * The path of a file's alternate with `extension`: `/photo.jpg` and `webp` give `/photo.webp`,
+ * `/docs/index.html` and `md` give `/docs/index.md`.
+ */
+export function alternatePath(path: string, extension: string): string {
+  const slash = path.lastIndexOf("/");
+  const dot = path.lastIndexOf(".");
+  return `${dot > slash ? path.slice(0, dot) : path}.${extension}`;
+}
 
 /** Entry flag: the file name carries a content hash, so it may be cached forever. */
 export const FLAG_IMMUTABLE = 1;
@@ -145,6 +181,10 @@ export interface Asset {
   variants: AssetVariant[];
   /** The page's `Link` header for Early Hints, when the build found any. */
   link?: string;
+  /** The sha-256 of the body in base64, when the sync recorded digests. */
+  digest?: string;
+  /** Files with this content in other types, chosen by Accept; preferred first. */
+  alternates?: AssetAlternate[];
 }
 
 /** A precompressed body of an {@link Asset}. */
@@ -153,6 +193,14 @@ export interface AssetVariant {
   key: string;
   etag: string;
   size: number;
+  /** The sha-256 of these bytes in base64, when the sync recorded digests. */
+  digest?: string;
+}
+
+/** Another type of an {@link Asset}'s content: the file at `path`. */
+export interface AssetAlternate {
+  path: string;
+  contentType: string;
 }
 
 /** Returns the file at `path` (a decoded URL path), or `undefined` when the manifest has none. */
@@ -169,25 +217,38 @@ export function toAsset(
   path: string,
   entry: ManifestEntry,
 ): Asset {
-  const [hash, size, type, time, flags, variants] = entry;
+  const [hash, size, type, time, flags, variants, more] = entry;
   const link = linkOf(manifest.links, hash);
-  return {
+  const asset: Asset = {
     path,
     key: contentKey(manifest.prefix, hash),
     etag: `"${hash}"`,
     size,
-    contentType: manifest.types[type] ?? "application/octet-stream",
+    contentType: typeOf(manifest, type),
     lastModified: manifest.times[time] ?? 0,
     immutable: (flags & FLAG_IMMUTABLE) !== 0,
     inBucket: (flags & FLAG_BUCKET) !== 0,
-    variants: (variants ?? []).map(([encoding, vhash, vsize]) => ({
+    variants: (variants ?? []).map(([encoding, vhash, vsize, digest]) => ({
       encoding,
       key: contentKey(manifest.prefix, vhash),
       etag: `"${vhash}"`,
       size: vsize,
+      ...(digest !== undefined ? { digest } : {}),
     })),
-    ...(link !== undefined ? { link } : {}),
   };
+  if (link !== undefined) asset.link = link;
+  if (more?.digest !== undefined) asset.digest = more.digest;
+  if (more?.alternates !== undefined) {
+    asset.alternates = more.alternates.map(([extension, alternateType]) => ({
+      path: alternatePath(path, extension),
+      contentType: typeOf(manifest, alternateType),
+    }));
+  }
+  return asset;
+}
+
+function typeOf(manifest: Pick<AssetManifest, "types">, index: number): string {
+  return manifest.types[index] ?? "application/octet-stream";
 }
 
 /**
@@ -363,26 +424,53 @@ function isHashList(value: unknown): value is string[] {
 const HASH = /^[0-9a-f]{1,64}$/;
 
 function isEntry(entry: unknown, types: number, times: number): boolean {
-  if (!Array.isArray(entry) || entry.length < 5 || entry.length > 6) return false;
-  const [hash, size, type, time, flags, variants] = entry as unknown[];
+  if (!Array.isArray(entry) || entry.length < 5 || entry.length > 7) return false;
+  const [hash, size, type, time, flags, variants, more] = entry as unknown[];
   if (typeof hash !== "string" || !HASH.test(hash)) return false;
   if (!isIndex(size, Number.MAX_SAFE_INTEGER + 1) || !isIndex(type, types) || !isIndex(time, times))
     return false;
   if (!isIndex(flags, 256)) return false;
   if (variants === undefined) return true;
+  if (!Array.isArray(variants) || !variants.every(isVariant)) return false;
+  return more === undefined || isMore(more, types);
+}
+
+function isVariant(v: unknown): boolean {
   return (
-    Array.isArray(variants) &&
-    variants.every(
-      (v) =>
-        Array.isArray(v) &&
-        v.length === 3 &&
-        (v[0] === "br" || v[0] === "gzip") &&
-        typeof v[1] === "string" &&
-        HASH.test(v[1]) &&
-        isIndex(v[2], Number.MAX_SAFE_INTEGER + 1),
-    )
+    Array.isArray(v) &&
+    (v.length === 3 || (v.length === 4 && isDigest(v[3]))) &&
+    CONTENT_ENCODINGS.includes(v[0] as ContentEncoding) &&
+    typeof v[1] === "string" &&
+    HASH.test(v[1]) &&
+    isIndex(v[2], Number.MAX_SAFE_INTEGER + 1)
   );
 }
+
+function isMore(value: unknown, types: number): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const { digest, alternates } = value as EntryMore;
+  if (digest !== undefined && !isDigest(digest)) return false;
+  return (
+    alternates === undefined ||
+    (Array.isArray(alternates) &&
+      alternates.every(
+        (a) =>
+          Array.isArray(a) &&
+          a.length === 2 &&
+          typeof a[0] === "string" &&
+          EXTENSION.test(a[0]) &&
+          isIndex(a[1], types),
+      ))
+  );
+}
+
+/** A sha-256 in base64: 32 bytes, so 43 characters and one `=`. */
+function isDigest(value: unknown): value is string {
+  return typeof value === "string" && /^[A-Za-z0-9+/]{43}=$/.test(value);
+}
+
+/** An alternate's extension: what the sync records, and what packs without escaping. */
+const EXTENSION = /^[a-z0-9]{1,16}$/;
 
 function isIndex(value: unknown, bound: number): boolean {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) < bound;

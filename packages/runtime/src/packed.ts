@@ -1,7 +1,13 @@
 // The compact form the Vite plugin compiles a manifest into: one sorted string, searched in place.
 
 import { misconfigured } from "./log.js";
-import type { AssetManifest, ContentEncoding, ManifestEntry, ManifestVariant } from "./manifest.js";
+import type {
+  AssetManifest,
+  ContentEncoding,
+  EntryMore,
+  ManifestEntry,
+  ManifestVariant,
+} from "./manifest.js";
 
 /**
  * A manifest as it is compiled into a Worker: the tables, and every file in one string sorted by
@@ -9,10 +15,11 @@ import type { AssetManifest, ContentEncoding, ManifestEntry, ManifestVariant } f
  * about 25 bytes beside its path (50 with two precompressed variants), against about 85 as JSON.
  *
  * `packed` holds one record per file, joined by `|`, in ascending UTF-16 order of their paths:
- * `path:hash,size,type,time,flags` then `,` + `b` or `g` (br, gzip) + hash `,` size per variant.
- * In the path, `%`, `:` and `|` are written `%25`, `%3A` and `%7C`. Numbers are base 36. A hash
- * of 16 hex digits (what the sync engine writes) is its 8 bytes in 11 base64url characters; any
- * other hash is `=` followed by its hex.
+ * `path:hash,size,type,time,flags`, then `,` + `b`, `z` or `g` (br, zstd, gzip) + hash `,` size
+ * per variant, then `,.` + extension `~` type per alternate. A hash with a digest is followed by
+ * `~` and the digest's base64. In the path, `%`, `:` and `|` are written `%25`, `%3A` and `%7C`.
+ * Numbers are base 36. A hash of 16 hex digits (what the sync engine writes) is its 8 bytes in 11
+ * base64url characters; any other hash is `=` followed by its hex.
  */
 export interface PackedManifest extends Omit<AssetManifest, "files" | "shards"> {
   /** Number of files. */
@@ -24,10 +31,13 @@ export interface PackedManifest extends Omit<AssetManifest, "files" | "shards"> 
 /** The packed form of `manifest`, as {@link PackedManifest} describes it. */
 export function packManifest(manifest: AssetManifest): PackedManifest {
   const records = Object.entries(manifest.files).map(([path, entry]) => {
-    const [hash, size, type, time, flags, variants] = entry;
-    const fields = [packHash(hash), b36(size), b36(type), b36(time), b36(flags)];
-    for (const [encoding, vhash, vsize] of variants ?? []) {
-      fields.push(ENCODING_LETTER[encoding] + packHash(vhash), b36(vsize));
+    const [hash, size, type, time, flags, variants, more] = entry;
+    const fields = [withDigest(hash, more?.digest), b36(size), b36(type), b36(time), b36(flags)];
+    for (const [encoding, vhash, vsize, digest] of variants ?? []) {
+      fields.push(ENCODING_LETTER[encoding] + withDigest(vhash, digest), b36(vsize));
+    }
+    for (const [extension, alternateType] of more?.alternates ?? []) {
+      fields.push(`.${extension}~${b36(alternateType)}`);
     }
     return { path: escapePath(path), text: fields.join(",") };
   });
@@ -97,28 +107,53 @@ export function unpackManifest(manifest: PackedManifest): AssetManifest {
   return { ...tables, files };
 }
 
-const ENCODING_LETTER: Record<ContentEncoding, string> = { br: "b", gzip: "g" };
-const LETTER_ENCODING: Record<string, ContentEncoding> = { b: "br", g: "gzip" };
+const ENCODING_LETTER: Record<ContentEncoding, string> = { br: "b", zstd: "z", gzip: "g" };
+const LETTER_ENCODING: Record<string, ContentEncoding> = { b: "br", z: "zstd", g: "gzip" };
 const SHORT_HASH = /^[0-9a-f]{16}$/;
 
 function unpackEntry(text: string): ManifestEntry {
   const fields = text.split(",");
-  const entry: ManifestEntry = [
-    unpackHash(fields[0] as string),
+  const [hash, digest] = splitDigest(fields[0] as string);
+  const head = [
+    hash,
     parseInt(fields[1] as string, 36),
     parseInt(fields[2] as string, 36),
     parseInt(fields[3] as string, 36),
     parseInt(fields[4] as string, 36),
-  ];
-  if (fields.length === 5) return entry;
+  ] as const;
+  if (fields.length === 5 && digest === undefined) return [...head];
   const variants: ManifestVariant[] = [];
-  for (let i = 5; i + 1 < fields.length; i += 2) {
+  const more: EntryMore = digest === undefined ? {} : { digest };
+  // Variants come in pairs (hash, size); alternates, after them, start with `.`.
+  for (let i = 5; i < fields.length; i++) {
     const field = fields[i] as string;
+    if (field.startsWith(".")) {
+      const tilde = field.indexOf("~");
+      (more.alternates ??= []).push([field.slice(1, tilde), parseInt(field.slice(tilde + 1), 36)]);
+      continue;
+    }
     const encoding = LETTER_ENCODING[field[0] as string];
-    if (encoding)
-      variants.push([encoding, unpackHash(field.slice(1)), parseInt(fields[i + 1] as string, 36)]);
+    const size = parseInt(fields[++i] as string, 36);
+    if (encoding === undefined) continue;
+    const [vhash, vdigest] = splitDigest(field.slice(1));
+    variants.push(
+      vdigest === undefined ? [encoding, vhash, size] : [encoding, vhash, size, vdigest],
+    );
   }
-  return [...entry, variants];
+  return more.digest === undefined && more.alternates === undefined
+    ? [...head, variants]
+    : [...head, variants, more];
+}
+
+function withDigest(hash: string, digest: string | undefined): string {
+  return digest === undefined ? packHash(hash) : `${packHash(hash)}~${digest}`;
+}
+
+function splitDigest(field: string): [hash: string, digest: string | undefined] {
+  const tilde = field.indexOf("~");
+  return tilde === -1
+    ? [unpackHash(field), undefined]
+    : [unpackHash(field.slice(0, tilde)), field.slice(tilde + 1)];
 }
 
 // How `key` sorts against the path `packed` holds from `start` to `end`, in UTF-16 order (as `<`

@@ -1,6 +1,7 @@
 // Answers a GET or HEAD for one chosen representation: preconditions, ranges, headers and the body.
 
 import { evaluatePreconditions, formatHttpDate, type Validators } from "./conditional.js";
+import { asksSha256, digestField, sha256Base64, wantsSha256 } from "./digest.js";
 import { joinRanges, multipartBody, planMultipart, type MultipartPlan } from "./multipart.js";
 import { contentRange, ifRangeAllows, parseRange, type ByteRange } from "./range.js";
 import type { OpenedBody } from "./storage.js";
@@ -21,7 +22,16 @@ export interface Representation {
   varyEncoding: boolean;
   /** The page's Link header (Early Hints), sent with its 200 and 304. */
   link?: string;
+  /** The sha-256 of this body in base64, sent as Repr-Digest (RFC 9530). */
+  digest?: string;
+  /** Whether the response depends on Accept: the file has alternates in other types. */
+  varyAccept?: boolean;
+  /** The URL of the file chosen by Accept, when it is not the one asked for (§8.7). */
+  contentLocation?: string;
 }
+
+/** Largest range whose Content-Digest is computed when a client asks for it: it is read whole. */
+export const MAX_DIGESTED_RANGE = 1024 * 1024;
 
 /** Opens the body, or a byte range of it. */
 export type OpenBody = (range: ByteRange | null) => Promise<OpenedBody>;
@@ -48,6 +58,19 @@ export async function respond(
       return new Response(null, { status: 412, headers: { "Cache-Control": "no-cache" } });
   }
 
+  let whole = prepared.whole;
+  // Content-Digest is the body's digest: the file's for a whole body, computed for one range.
+  let digestRange = false;
+  if (representation.digest !== undefined) {
+    const wantRepr = request.headers.get("Want-Repr-Digest");
+    const wantContent = request.headers.get("Want-Content-Digest");
+    if (wantRepr !== null || wantContent !== null) {
+      whole = new Headers(whole);
+      if (!wantsSha256(wantRepr)) whole.delete("Repr-Digest");
+      digestRange = request.method === "GET" && asksSha256(wantContent);
+    }
+  }
+
   let range: ByteRange | null = null;
   if (rangeHeader !== null && ifRangeAllows(request.headers.get("If-Range"), validators)) {
     const ranges = parseRange(rangeHeader, size);
@@ -66,16 +89,20 @@ export async function respond(
     // Several parts get one multipart/byteranges 206, or the whole body when that is no larger.
     else if (parts !== null && parts.length > 1) {
       const plan = planMultipart(parts, size, representation.contentType);
-      if (plan) return multipart(prepared.whole, plan, open);
+      if (plan) return multipart(whole, plan, open);
     }
   }
 
-  let headers = prepared.whole;
+  let headers = whole;
   if (range) {
     headers = new Headers(headers);
     headers.set("Content-Length", String(range.end - range.start + 1));
     headers.set("Content-Range", contentRange(range, size));
+  } else if (digestRange) {
+    headers.set("Content-Digest", digestField(representation.digest!));
+    digestRange = false;
   }
+  if (range && digestRange && range.end - range.start >= MAX_DIGESTED_RANGE) digestRange = false;
   // Precompressed bodies are sent as they are: "manual" stops the runtime encoding them again.
   const init: ResponseInit = {
     status: range ? 206 : status,
@@ -85,6 +112,11 @@ export async function respond(
   if (request.method === "HEAD") return new Response(null, init);
   const body = await open(range);
   if ("missing" in body) return body;
+  if (digestRange) {
+    const bytes = new Uint8Array(await new Response(body.body).arrayBuffer());
+    headers.set("Content-Digest", digestField(await sha256Base64(bytes)));
+    return new Response(bytes, init);
+  }
   return new Response(body.body, init);
 }
 
@@ -143,7 +175,12 @@ function preparedHeaders(representation: Representation): PreparedHeaders {
 function buildHeaders(representation: Representation): PreparedHeaders {
   const { status, validators, size, encoding } = representation;
   const shared: Record<string, string> = {};
-  if (representation.varyEncoding) shared["Vary"] = "Accept-Encoding";
+  const vary = [
+    ...(representation.varyEncoding ? ["Accept-Encoding"] : []),
+    ...(representation.varyAccept ? ["Accept"] : []),
+  ];
+  if (vary.length > 0) shared["Vary"] = vary.join(", ");
+  if (representation.contentLocation) shared["Content-Location"] = representation.contentLocation;
   if (status === 404) {
     shared["Cache-Control"] = "no-cache";
   } else {
@@ -159,5 +196,7 @@ function buildHeaders(representation: Representation): PreparedHeaders {
     "Content-Length": String(size),
   };
   if (encoding) whole["Content-Encoding"] = encoding;
+  if (representation.digest !== undefined)
+    whole["Repr-Digest"] = digestField(representation.digest);
   return { whole: new Headers(whole), notModified: new Headers(shared) };
 }

@@ -3,6 +3,7 @@
 import { logProblem, misconfigured } from "./log.js";
 import { catalogOf, type Catalog } from "./catalog.js";
 import { withEdgeCache } from "./edge-cache.js";
+import { negotiateType } from "./accept.js";
 import { negotiateEncoding } from "./encoding.js";
 import { resolveHtml, type HtmlHandling } from "./html.js";
 import type { Asset, AssetVariant, ContentEncoding, ManifestSource } from "./manifest.js";
@@ -219,7 +220,30 @@ export function createAssetHandler(
     ) {
       return redirect(307, encodePath(path) + url.search);
     }
-    return send(request, catalog.get(route.file), route.status, url, ctx);
+    const asset = catalog.get(route.file);
+    if (route.status !== 200 || asset.alternates === undefined) {
+      return send(request, asset, route.status, url, ctx);
+    }
+    // The file or one beside it in another type, as Accept prefers; all of them vary on it.
+    const chosen = negotiateType(request.headers.get("Accept"), [
+      asset.contentType,
+      ...asset.alternates.map((a) => a.contentType),
+    ]);
+    const alternate = chosen > 0 ? asset.alternates[chosen - 1]!.path : undefined;
+    if (alternate !== undefined && (await lookup(alternate))) {
+      return send(request, catalog.get(alternate), 200, url, ctx, encodePath(alternate));
+    }
+    return send(request, asset, 200, url, ctx, null);
+  }
+
+  /** Whether the manifest has `path`, reading its shard first when it must. */
+  async function lookup(path: string): Promise<boolean> {
+    for (;;) {
+      const missing = new Set<number>();
+      const found = catalog.has(path, missing);
+      if (missing.size === 0) return found;
+      await catalog.load(missing);
+    }
   }
 
   function decide(
@@ -247,12 +271,17 @@ export function createAssetHandler(
     return null;
   }
 
+  /**
+   * Sends `asset`. `negotiated` is set when the URL's file has alternates: `null` when the file
+   * itself was chosen, or the URL of the alternate sent in its place.
+   */
   async function send(
     request: Request,
     asset: Asset,
     status: 200 | 404,
     url: SplitUrl,
     ctx: RequestContext | undefined,
+    negotiated?: string | null,
   ): Promise<Response> {
     // Range requests get the identity body: byte offsets must refer to one fixed representation.
     const rangeHeader = rangeHeaderOf(request, status, undefined);
@@ -266,6 +295,7 @@ export function createAssetHandler(
       status,
       cacheControl?.(asset) ?? defaultCacheControl(asset),
       catalog,
+      negotiated,
     );
     const store = asset.inBucket ? bucket : storage;
     const chunk = asset.inBucket ? Infinity : catalog.chunk;
@@ -338,17 +368,22 @@ async function openKept(
   return { body: part, length: part.byteLength };
 }
 
-/** The representation of a file in one encoding, the same object for the same answer. */
+/**
+ * The representation of a file in one encoding, the same object for the same answer. `negotiated`
+ * is as in `send`: set when the file was chosen by Accept.
+ */
 function representationOf(
   asset: Asset,
   variant: AssetVariant | undefined,
   status: 200 | 404,
   cacheControl: string,
   catalog: Catalog,
+  negotiated: string | null | undefined,
 ): Representation {
-  const id = `${status} ${variant?.encoding ?? ""} ${cacheControl}\n${asset.path}`;
+  const id = `${status} ${variant?.encoding ?? ""} ${negotiated === undefined ? "" : `${negotiated} `}${cacheControl}\n${asset.path}`;
   let representation = catalog.representations.get(id);
   if (representation === undefined) {
+    const digest = variant ? variant.digest : asset.digest;
     representation = {
       status,
       contentType: asset.contentType,
@@ -358,6 +393,9 @@ function representationOf(
       encoding: variant?.encoding,
       varyEncoding: asset.variants.length > 0,
       ...(asset.link !== undefined && status === 200 ? { link: asset.link } : {}),
+      ...(digest !== undefined ? { digest } : {}),
+      ...(negotiated !== undefined ? { varyAccept: true } : {}),
+      ...(negotiated ? { contentLocation: negotiated } : {}),
     };
     catalog.representations.set(id, representation);
   }

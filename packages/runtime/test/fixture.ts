@@ -1,6 +1,6 @@
 // Builds manifests in tests and puts their bodies into real KV, the way the sync engine would.
 import { contentKey, partKeys, pointerKey } from "../src/keys.js";
-import { shardOf } from "../src/manifest.js";
+import { alternatePath, shardOf, type EntryMore } from "../src/manifest.js";
 import type {
   AssetManifest,
   AssetStorage,
@@ -18,6 +18,8 @@ export interface FixtureFile {
   variants?: Partial<Record<ContentEncoding, Uint8Array | string>>;
   /** Store the bodies whole in `bucket` instead of KV, flagged as the sync's `r2` option does. */
   inBucket?: boolean;
+  /** Extensions of the files beside this one with its content in other types, preferred first. */
+  alternates?: string[];
 }
 
 /** Fixed Last-Modified of fixture files: 2024-01-02T03:04:05Z. */
@@ -31,7 +33,8 @@ export async function seed(
     prefix = "",
     chunk = 25 * 1024 * 1024,
     bucket,
-  }: { prefix?: string; chunk?: number; bucket?: R2Bucket } = {},
+    digests = false,
+  }: { prefix?: string; chunk?: number; bucket?: R2Bucket; digests?: boolean } = {},
 ): Promise<AssetManifest> {
   const manifest: AssetManifest = { v: 1, prefix, chunk, types: [], times: [], files: {} };
   const index = <T>(list: T[], value: T): number => {
@@ -60,12 +63,36 @@ export async function seed(
       Uint8Array | string,
     ][]) {
       const vbytes = toBytes(body);
-      variants.push([encoding, await store(vbytes), vbytes.byteLength]);
+      const vhash = await store(vbytes);
+      variants.push(
+        digests
+          ? [encoding, vhash, vbytes.byteLength, await sha256Of(vbytes)]
+          : [encoding, vhash, vbytes.byteLength],
+      );
     }
-    const entry: ManifestEntry = variants.length > 0 ? [...head, variants] : [...head];
+    const more: EntryMore = {};
+    if (digests) more.digest = await sha256Of(bytes);
+    if (file.alternates) {
+      more.alternates = file.alternates.map((extension) => {
+        const type = files[alternatePath(path, extension)]?.type ?? "text/plain; charset=utf-8";
+        return [extension, index(manifest.types, type)];
+      });
+    }
+    const entry: ManifestEntry =
+      Object.keys(more).length > 0
+        ? [...head, variants, more]
+        : variants.length > 0
+          ? [...head, variants]
+          : [...head];
     manifest.files[path] = entry;
   }
   return manifest;
+}
+
+/** The sha-256 of `bytes` in base64, as the sync records digests. */
+export async function sha256Of(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return btoa(String.fromCharCode(...digest));
 }
 
 /**

@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { open, rm, stat, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { CONTENT_ENCODINGS } from "@kv-assets/runtime/format";
+import type { ContentEncoding } from "@kv-assets/runtime";
 import ignore from "ignore";
 import { KvAssetsError, describeError, fail } from "./errors.js";
 import { terminalProgress } from "./progress.js";
@@ -58,7 +60,11 @@ ${SHARED}
   --base-path <path>  URL path the files are served under, e.g. /app/ (default /)
   --allow-empty       publish even when <dir> has no file, replacing the live site with nothing
   --source-maps       publish *.map files too
-  --no-precompress    do not make br/gzip variants
+  --no-precompress    do not make precompressed variants
+  --precompress <list>  encodings to precompress to, of br, zstd and gzip (default br,gzip)
+  --digests           record each body's sha-256, sent as Repr-Digest (RFC 9530)
+  --no-accept-variants  do not pick photo.avif/.webp beside photo.jpg, or page.md beside
+                      page.html, by the request's Accept
   --brotli-quality <n>  brotli quality of the br variants, 0-11 (default 11)
   --early-hints       send each HTML page's preloads, stylesheets and module scripts as its Link
                       header, for Cloudflare's 103 Early Hints
@@ -214,6 +220,9 @@ async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<num
         immutable: { type: "string", multiple: true },
         "source-maps": { type: "boolean" },
         "no-precompress": { type: "boolean" },
+        precompress: { type: "string" },
+        digests: { type: "boolean" },
+        "no-accept-variants": { type: "boolean" },
         "max-file-size": { type: "string" },
         "allow-empty": { type: "boolean" },
         preview: { type: "string" },
@@ -276,7 +285,13 @@ async function sync(args: string[], io: CliIo, signal: AbortSignal): Promise<num
       exclude: values.exclude,
       immutable: values.immutable && matching(values.immutable),
       includeSourceMaps: values["source-maps"],
-      precompress: values["no-precompress"] ? false : undefined,
+      precompress: values["no-precompress"]
+        ? false
+        : values.precompress === undefined
+          ? undefined
+          : encodingList(values.precompress),
+      digests: values.digests,
+      acceptVariants: values["no-accept-variants"] ? false : undefined,
       r2:
         values.r2 === undefined
           ? undefined
@@ -493,6 +508,17 @@ function connection(values: {
     persistTo: values["persist-to"],
     r2: values.r2 === undefined ? undefined : { binding: values.r2 },
   };
+}
+
+function encodingList(value: string): ContentEncoding[] {
+  const encodings = value.split(",").map((e) => e.trim());
+  const unknown = encodings.find((e) => !CONTENT_ENCODINGS.includes(e as ContentEncoding));
+  if (unknown !== undefined || value.trim() === "") {
+    throw new KvAssetsError(
+      `--precompress takes encodings of br, zstd and gzip separated by commas, got "${value}"`,
+    );
+  }
+  return encodings as ContentEncoding[];
 }
 
 function wholeNumber(flag: string, value: string): number {

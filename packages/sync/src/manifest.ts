@@ -10,6 +10,7 @@ import {
   longestKey,
   partKeys,
   projectPrefix,
+  alternatePath,
   linkOf,
   shardOf,
   validateManifestRecord,
@@ -19,6 +20,7 @@ import {
   validateManifest,
   type AssetManifest,
   type ContentEncoding,
+  type EntryMore,
   type ManifestEntry,
   type ManifestIndex,
   type ManifestVariant,
@@ -37,9 +39,11 @@ export interface SyncedFile {
   immutable: boolean;
   /** Whether the bodies went to the R2 bucket, whole. */
   inBucket?: boolean;
-  variants: { encoding: ContentEncoding; hash: string; size: number }[];
+  variants: { encoding: ContentEncoding; hash: string; size: number; digest?: string }[];
   /** The page's Link header for Early Hints: a string, `null` when it has none, absent when not looked for. */
   link?: string | null;
+  /** The sha-256 of the bytes in base64, when the sync records digests. */
+  digest?: string;
 }
 
 /**
@@ -122,13 +126,24 @@ export function createManifest(
     created,
     basePath = "/",
     earlyHints = false,
-  }: { prefix: string; chunk: number; created: number; basePath?: string; earlyHints?: boolean },
+    acceptVariants = false,
+  }: {
+    prefix: string;
+    chunk: number;
+    created: number;
+    basePath?: string;
+    earlyHints?: boolean;
+    /** Record the files beside each page or image in other types; see {@link alternatesOf}. */
+    acceptVariants?: boolean;
+  },
 ): AssetManifest {
   const links: PageLinks = { values: [], pages: {} };
   const types: string[] = [];
   const times: number[] = [];
   const entries: Record<string, ManifestEntry> = {};
-  for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : 1));
+  const alternates = acceptVariants ? alternatesOf(sorted) : new Map<SyncedFile, SyncedFile[]>();
+  for (const file of sorted) {
     const head = [
       file.hash,
       file.size,
@@ -136,9 +151,26 @@ export function createManifest(
       tableIndex(times, file.lastModified),
       (file.immutable ? FLAG_IMMUTABLE : 0) | (file.inBucket ? FLAG_BUCKET : 0),
     ] as const;
-    const variants = file.variants.map((v): ManifestVariant => [v.encoding, v.hash, v.size]);
+    const variants = file.variants.map((v): ManifestVariant =>
+      v.digest === undefined
+        ? [v.encoding, v.hash, v.size]
+        : [v.encoding, v.hash, v.size, v.digest],
+    );
+    const more: EntryMore = {};
+    if (file.digest !== undefined) more.digest = file.digest;
+    const others = alternates.get(file);
+    if (others) {
+      more.alternates = others.map((other) => [
+        other.path.slice(other.path.lastIndexOf(".") + 1),
+        tableIndex(types, other.contentType),
+      ]);
+    }
     entries[basePath.slice(0, -1) + file.path] =
-      variants.length > 0 ? [...head, variants] : [...head];
+      Object.keys(more).length > 0
+        ? [...head, variants, more]
+        : variants.length > 0
+          ? [...head, variants]
+          : [...head];
     if (earlyHints && typeof file.link === "string")
       links.pages[file.hash] = tableIndex(links.values, file.link);
   }
@@ -153,6 +185,40 @@ export function createManifest(
   };
   if (earlyHints) manifest.links = links;
   return manifest;
+}
+
+/**
+ * Extensions of the files that stand for the same content in another type, by the extension of
+ * the file they stand beside: images beside a JPEG, PNG or GIF, Markdown beside a page.
+ */
+const ALTERNATES: Record<string, string[]> = {
+  jpg: ["avif", "webp"],
+  jpeg: ["avif", "webp"],
+  png: ["avif", "webp"],
+  gif: ["avif", "webp"],
+  html: ["md"],
+};
+
+/**
+ * The alternates of each file that has any: the files at its path with its extension replaced
+ * (see `alternatePath`), as {@link ALTERNATES} allows, smallest first, so a client that accepts
+ * several equally gets the fewest bytes.
+ */
+export function alternatesOf(files: readonly SyncedFile[]): Map<SyncedFile, SyncedFile[]> {
+  const byPath = new Map(files.map((file) => [file.path, file]));
+  const found = new Map<SyncedFile, SyncedFile[]>();
+  for (const file of files) {
+    const slash = file.path.lastIndexOf("/");
+    const dot = file.path.lastIndexOf(".");
+    if (dot <= slash + 1) continue;
+    const extensions = ALTERNATES[file.path.slice(dot + 1).toLowerCase()] ?? [];
+    const others = extensions
+      .map((extension) => byPath.get(alternatePath(file.path, extension)))
+      .filter((other): other is SyncedFile => other !== undefined)
+      .sort((a, b) => a.size - b.size);
+    if (others.length > 0) found.set(file, others);
+  }
+  return found;
 }
 
 /** The index of `value` in a manifest table (types, times, Link values), added at the end when new. */
@@ -222,22 +288,24 @@ function entriesOf(manifest: AssetManifest, now: number): ManifestEntry[] {
 }
 
 /** What a sync carries over for content an earlier deploy had. */
-export type KnownFile = Pick<SyncedFile, "lastModified" | "variants" | "link">;
+export type KnownFile = Pick<SyncedFile, "lastModified" | "variants" | "link" | "digest">;
 
 /** Files of a manifest by content hash, to carry Last-Modified and variants into the next sync. */
 export function filesByHash(manifest: AssetManifest | undefined): Map<string, KnownFile> {
   const byHash = new Map<string, KnownFile>();
   if (!manifest) return byHash;
-  for (const [hash, , , time, , variants] of Object.values(manifest.files)) {
+  for (const [hash, , , time, , variants, more] of Object.values(manifest.files)) {
     const lastModified = manifest.times[time];
     if (lastModified === undefined || byHash.has(hash)) continue;
     byHash.set(hash, {
       lastModified,
-      variants: (variants ?? []).map(([encoding, vhash, size]) => ({
+      variants: (variants ?? []).map(([encoding, vhash, size, digest]) => ({
         encoding,
         hash: vhash,
         size,
+        ...(digest === undefined ? {} : { digest }),
       })),
+      ...(more?.digest === undefined ? {} : { digest: more.digest }),
       // Known only when that sync looked for links: then a page without any has `null`.
       ...(manifest.links ? { link: linkOf(manifest.links, hash) ?? null } : {}),
     });

@@ -1,6 +1,6 @@
 // The options of a sync, what it returns, and the settings it runs with once defaults are resolved.
-import { decodePath, KV_VALUE_LIMIT } from "@kv-assets/runtime/format";
-import type { AssetManifest } from "@kv-assets/runtime";
+import { CONTENT_ENCODINGS, decodePath, KV_VALUE_LIMIT } from "@kv-assets/runtime/format";
+import type { AssetManifest, ContentEncoding } from "@kv-assets/runtime";
 import { fail, packageLogger } from "./errors.js";
 import type { RemoteKvOptions } from "./kv-remote.js";
 import { resolvePrefix, viteFingerprint } from "./manifest.js";
@@ -65,10 +65,26 @@ export interface SyncOptions extends ScanOptions {
   /** Storage to write to, instead of local or remote KV (tests, custom back ends). Not closed by the sync. */
   target?: KvTarget;
   /**
-   * Make br and gzip variants of compressible files (from `precompressMinSize` up to 25 MiB).
+   * Make precompressed variants of compressible files (from `precompressMinSize` up to 25 MiB):
+   * `true` for br and gzip, `false` for none, or the encodings to make, of `"br"`, `"zstd"` and
+   * `"gzip"`. Each is kept only where it saves at least 5%.
+   * @default true (br and gzip; see "zstd" in bench/RESULTS.md for why zstd is not among them)
+   */
+  precompress?: boolean | ContentEncoding[];
+  /**
+   * Record the sha-256 of every body (and of each precompressed variant), so responses carry
+   * `Repr-Digest` (RFC 9530) and clients can check what they received. Costs about 60 bytes of
+   * manifest a body (see "manifest bytes of each feature" in bench/RESULTS.md).
+   * @default false
+   */
+  digests?: boolean;
+  /**
+   * Record the files beside a page or image with its content in another type, so a request's
+   * Accept picks one: `photo.avif` and `photo.webp` beside `photo.jpg` (or `.jpeg`, `.png`,
+   * `.gif`), `page.md` beside `page.html` (and `dir/index.md` beside `dir/index.html`).
    * @default true
    */
-  precompress?: boolean;
+  acceptVariants?: boolean;
   /**
    * Read each HTML page's preloads, stylesheets and module scripts and send them as its `Link`
    * header, with its 200 and 304, so Cloudflare can answer 103 Early Hints. On in the Vite plugin.
@@ -182,8 +198,11 @@ export interface SyncSettings {
   /** Starts and ends with `/`. */
   basePath: string;
   chunk: number;
-  precompress: boolean;
+  /** The encodings to precompress to, in the order variants are listed; empty for none. */
+  precompress: ContentEncoding[];
   precompressMinSize: number;
+  digests: boolean;
+  acceptVariants: boolean;
   brotliQuality: number;
   earlyHints: boolean;
   immutable: (path: string) => boolean;
@@ -225,7 +244,9 @@ export function resolveSyncOptions(options: SyncOptions): SyncSettings {
     prefix,
     basePath,
     chunk,
-    precompress: options.precompress ?? true,
+    precompress: encodingsOf(options.precompress ?? true),
+    digests: options.digests ?? false,
+    acceptVariants: options.acceptVariants ?? true,
     precompressMinSize: options.precompressMinSize ?? 1024,
     brotliQuality: options.brotliQuality ?? DEFAULT_BROTLI_QUALITY,
     earlyHints: options.earlyHints ?? false,
@@ -249,4 +270,11 @@ export function resolveSyncOptions(options: SyncOptions): SyncSettings {
     signal: options.signal,
     started: Date.now(),
   };
+}
+
+/** The encodings `precompress` asks for, in the runtime's order (smallest first). */
+function encodingsOf(precompress: boolean | ContentEncoding[]): ContentEncoding[] {
+  if (precompress === true) return ["br", "gzip"];
+  if (precompress === false) return [];
+  return CONTENT_ENCODINGS.filter((encoding) => precompress.includes(encoding));
 }

@@ -38,7 +38,15 @@ export async function publishManifest(
   uploader: Uploader,
   settings: Pick<
     SyncSettings,
-    "prefix" | "basePath" | "chunk" | "shardSize" | "started" | "retain" | "preview" | "earlyHints"
+    | "prefix"
+    | "basePath"
+    | "chunk"
+    | "shardSize"
+    | "started"
+    | "retain"
+    | "preview"
+    | "earlyHints"
+    | "acceptVariants"
   >,
 ): Promise<Published> {
   const { prefix, started } = settings;
@@ -48,6 +56,7 @@ export async function publishManifest(
     created: started,
     basePath: settings.basePath,
     earlyHints: settings.earlyHints,
+    acceptVariants: settings.acceptVariants,
   });
   if (rules.headers) manifest.headers = rules.headers;
   if (rules.redirects) manifest.redirects = rules.redirects;

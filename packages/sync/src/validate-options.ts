@@ -1,5 +1,5 @@
 // Checks the options a sync or prune is given, so a wrong value is refused by name before any work.
-import { isPreviewName, KV_VALUE_LIMIT } from "@kv-assets/runtime/format";
+import { CONTENT_ENCODINGS, isPreviewName, KV_VALUE_LIMIT } from "@kv-assets/runtime/format";
 import { fail } from "./errors.js";
 
 /**
@@ -84,7 +84,13 @@ const RULES: Record<string, Rule> = {
   cwd: ofType("string"),
   persistTo: ofType("string"),
   remote: ofType("boolean"),
-  precompress: ofType("boolean"),
+  precompress: (value) =>
+    typeof value === "boolean" ||
+    (Array.isArray(value) && value.every((v) => CONTENT_ENCODINGS.includes(v)))
+      ? undefined
+      : `must be true, false or a list of ${CONTENT_ENCODINGS.map((e) => `"${e}"`).join(", ")}`,
+  digests: ofType("boolean"),
+  acceptVariants: ofType("boolean"),
   includeSourceMaps: ofType("boolean"),
   allowEmpty: ofType("boolean"),
   earlyHints: ofType("boolean"),

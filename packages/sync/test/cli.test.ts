@@ -43,6 +43,10 @@ describe("kv-assets CLI", () => {
       /basePath "app" is not a clean URL path that starts and ends with "\/", like "\/app\/"/,
     ],
     [["sync", "dist", "--max-file-size", "1e9"], /--max-file-size takes a whole number, got "1e9"/],
+    [
+      ["sync", "dist", "--precompress", "br,lzma"],
+      /--precompress takes encodings of br, zstd and gzip separated by commas, got "br,lzma"/,
+    ],
   ])("prints one clear line and exits 1 for %j", async (argv, message) => {
     const { code, err } = await run(argv);
     expect(code).toBe(1);
@@ -96,6 +100,32 @@ describe("kv-assets CLI", () => {
     expect((await run(["remove-preview", "pr-7", ...config])).err).toMatch(
       /there is no preview "pr-7"/,
     );
+  });
+
+  it("makes the variants --precompress names, records --digests and drops Accept variants", async () => {
+    const css = "body { color: rebeccapurple; }\n".repeat(100);
+    const project = await makeProject({
+      "style.css": css,
+      "photo.jpg": "jpeg",
+      "photo.webp": "webp",
+    });
+    const synced = await run([
+      "sync",
+      project.dist,
+      "--config",
+      project.config,
+      "--precompress",
+      "zstd,br",
+      "--digests",
+      "--no-accept-variants",
+    ]);
+    expect(synced.code).toBe(0);
+    const kv = await readLocalKv(project);
+    const manifest = JSON.parse(new TextDecoder().decode(kv.get(pointerKey(""))!)) as AssetManifest;
+    const style = getAsset(manifest, "/style.css")!;
+    expect(style.variants.map((v) => v.encoding)).toEqual(["br", "zstd"]);
+    expect(style.digest).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(getAsset(manifest, "/photo.jpg")!.alternates).toBeUndefined();
   });
 
   it("prints its version for --version", async () => {

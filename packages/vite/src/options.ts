@@ -23,6 +23,8 @@ export interface KvAssetsOptions extends Pick<
   | "retain"
   | "brotliQuality"
   | "earlyHints"
+  | "digests"
+  | "acceptVariants"
 > {
   /**
    * Worker entry to build into `dist/worker/index.js` with the manifest compiled in. Leave it out
@@ -76,6 +78,8 @@ const OPTION_NAMES = new Set([
   "retain",
   "brotliQuality",
   "earlyHints",
+  "digests",
+  "acceptVariants",
   "worker",
   "workerOutDir",
 ]);
