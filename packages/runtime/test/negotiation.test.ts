@@ -103,7 +103,7 @@ beforeAll(async () => {
   );
   plain = await seed(env.ASSETS, { "/notes.txt": { body: text } }, { prefix: "plain/" });
   await publish(env.ASSETS, manifest, { shards: 4 });
-  sharded = await loadManifest(env.ASSETS, { prefix: "negotiation/", ttl: 0 });
+  sharded = (await loadManifest(env.ASSETS, { prefix: "negotiation/", ttl: 0 }))!;
 });
 
 async function serve(

@@ -14,24 +14,45 @@ import {
   type NotFoundHandling,
 } from "../src/index.js";
 import { splitUrl } from "../src/path.js";
-import { counting, parseMultipart, publish, seed, toBytes, type FixtureFile } from "./fixture.js";
+import {
+  counting,
+  parseMultipart,
+  publish,
+  seed,
+  sha256Of,
+  toBytes,
+  type FixtureFile,
+} from "./fixture.js";
 
 const big = new Uint8Array(700).map((_, i) => (i * 13) % 256);
-const files: Record<string, FixtureFile> = {
+const files_: Record<string, FixtureFile> = {
   "/index.html": { body: "<h1>home</h1>", type: "text/html; charset=utf-8" },
   "/about/index.html": { body: "<h1>about</h1>", type: "text/html; charset=utf-8" },
-  "/docs/guide.html": { body: "<p>guide</p>", type: "text/html; charset=utf-8" },
+  "/docs/guide.html": {
+    body: "<p>guide</p>",
+    type: "text/html; charset=utf-8",
+    alternates: ["md"],
+  },
   "/404.html": { body: "<p>not found</p>", type: "text/html; charset=utf-8" },
   "/app.js": {
     body: "console.log('app')".repeat(30),
     type: "text/javascript; charset=utf-8",
-    variants: { br: "BR".repeat(20), gzip: "GZ".repeat(30) },
+    variants: { br: "BR".repeat(20), zstd: "ZS".repeat(25), gzip: "GZ".repeat(30) },
   },
+  "/docs/guide.md": {
+    body: "# guide",
+    type: "text/markdown; charset=utf-8",
+    variants: { br: "MD-BR" },
+  },
+  "/photo.jpg": { body: "J".repeat(90), type: "image/jpeg", alternates: ["avif", "webp"] },
+  "/photo.avif": { body: "A".repeat(30), type: "image/avif" },
+  "/photo.webp": { body: "W".repeat(60), type: "image/webp" },
   "/big.bin": { body: big, type: "application/octet-stream" },
   "/café.txt": { body: "unicode" },
   "/a b.txt": { body: "space" },
   "/empty.txt": { body: "" },
 };
+const files = files_;
 let manifest: AssetManifest;
 let inParts: AssetManifest;
 const keys = new Set<string>();
@@ -39,7 +60,7 @@ const keys = new Set<string>();
 const byEtag = new Map<string, Uint8Array>();
 
 beforeAll(async () => {
-  manifest = await seed(env.ASSETS, files, { prefix: "prop/" });
+  manifest = await seed(env.ASSETS, files, { prefix: "prop/", digests: true });
   inParts = await seed(
     env.ASSETS,
     { "/big.bin": files["/big.bin"]! },
@@ -47,6 +68,10 @@ beforeAll(async () => {
   );
   for (const [file, entry] of Object.entries(manifest.files)) {
     byEtag.set(`"${entry[0]}"`, toBytes(files[file]!.body));
+    const variants = Object.values(files[file]!.variants ?? {});
+    for (const [i, variant] of (entry[5] ?? []).entries()) {
+      byEtag.set(`"${variant[1]}"`, toBytes(variants[i]!));
+    }
   }
   byEtag.set(`"${inParts.files["/big.bin"]![0]}"`, big);
   for (const m of [manifest, inParts]) {
@@ -145,6 +170,31 @@ const rangeSpec = fc.oneof(
   fc.integer({ min: 700, max: 100000 }).map((a) => `${a}-`),
   token,
 );
+/** Media ranges of the files' types and wildcards, with random q-values, as Accept lists them. */
+const MEDIA_RANGES = [
+  "text/html",
+  "text/markdown",
+  "text/*",
+  "image/jpeg",
+  "image/avif",
+  "image/webp",
+  "image/*",
+  "*/*",
+  "application/json",
+];
+const accept = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom(...MEDIA_RANGES),
+      fc.option(fc.constantFrom("0", "0.001", "0.5", "0.9", "1", "1.0", "2", "x"), {
+        nil: undefined,
+      }),
+    ),
+    { maxLength: 5 },
+  )
+  .map((members) =>
+    members.map(([range, q]) => (q === undefined ? range : `${range};q=${q}`)).join(", "),
+  );
 const headers = fc.record(
   {
     "If-None-Match": fc.oneof(
@@ -163,8 +213,10 @@ const headers = fc.record(
       fc.constantFrom("br", "gzip", "br;q=0", "gzip;q=0.5, br;q=0.1", "*", "identity;q=0", "*;q=0"),
       token,
     ),
-    Accept: fc.constantFrom("text/html", "*/*", "image/png"),
+    Accept: fc.oneof(accept, token),
     "Sec-Fetch-Mode": fc.constantFrom("navigate", "cors", "no-cors"),
+    "Want-Repr-Digest": fc.constantFrom("sha-256=1", "sha-256=0", "sha-512=3", "", "sha-256"),
+    "Want-Content-Digest": fc.constantFrom("sha-256=1", "sha-256=0", "sha-512=3"),
   },
   { requiredKeys: [] },
 );
@@ -254,6 +306,7 @@ async function check(
       expect(body).toEqual(whole!.slice(start, end + 1));
     }
   }
+  await checkDigests(request, response, body);
   if (response.status === 416) {
     expect(response.headers.get("Content-Range")).toMatch(/^bytes \*\/\d+$/);
   }
@@ -269,6 +322,53 @@ async function check(
     }
   }
   return response.status;
+}
+
+/**
+ * Repr-Digest is the sha-256 of the whole representation the ETag names, Content-Digest of the
+ * body sent; each only where the request's Want-* allowed it.
+ */
+async function checkDigests(request: Request, response: Response, body: Uint8Array) {
+  const repr = response.headers.get("Repr-Digest");
+  const content = response.headers.get("Content-Digest");
+  const wantRepr = request.headers.get("Want-Repr-Digest");
+  if (repr !== null) {
+    expect(wantRepr === null || /sha-256=[1-9]/.test(wantRepr)).toBe(true);
+    // A not-found page has no ETag: its body is the whole of it.
+    const whole = response.status === 404 ? body : byEtag.get(response.headers.get("ETag") ?? "");
+    expect(whole).toBeDefined();
+    if (response.status !== 404 || request.method === "GET") {
+      expect(repr).toBe(`sha-256=:${await sha256Of(whole!)}:`);
+    }
+  }
+  if (content !== null) {
+    expect(request.headers.get("Want-Content-Digest")).toBe("sha-256=1");
+    expect(content).toBe(`sha-256=:${await sha256Of(body)}:`);
+  }
+}
+
+/** The q-value Accept gives a type, by the most specific range naming it (RFC 9110 §12.5.1). */
+function acceptQ(acceptValue: string, contentType: string): number {
+  const [type, subtype] = contentType.split(";")[0]!.trim().split("/");
+  let best = { specificity: -1, q: 0 };
+  for (const member of acceptValue.split(",")) {
+    const [range, ...params] = member.trim().split(";");
+    const q = params.map((p) => /^\s*q=(.*)$/.exec(p)?.[1]).find((v) => v !== undefined);
+    if (q !== undefined && !/^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(q)) continue;
+    const [t, st] = (range ?? "").trim().split("/");
+    const specificity =
+      t === type && st === subtype
+        ? 2
+        : t === type && st === "*"
+          ? 1
+          : t === "*" && st === "*"
+            ? 0
+            : -1;
+    if (specificity > best.specificity) best = { specificity, q: q === undefined ? 1 : Number(q) };
+    else if (specificity === best.specificity)
+      best.q = Math.max(best.q, q === undefined ? 1 : Number(q));
+  }
+  return best.q;
 }
 
 describe("decodePath over random paths", () => {
@@ -418,6 +518,44 @@ describe("serveAsset over random requests", () => {
     expect(sawMultipart).toBe(true);
   });
 
+  it("sends, of a file and its alternates, one whose q is the highest Accept gives any", async () => {
+    const representations: Record<string, string[]> = {
+      "/photo.jpg": ["/photo.jpg", "/photo.avif", "/photo.webp"],
+      "/docs/guide": ["/docs/guide.html", "/docs/guide.md"],
+    };
+    const chosen = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...Object.keys(representations)),
+        fc.option(accept, { nil: undefined }),
+        async (p, a) => {
+          const request = new Request(`https://site.example${p}`, {
+            headers: a === undefined ? {} : { Accept: a },
+          });
+          const response = (await serveAsset(request, manifest, env.ASSETS))!;
+          const body = new Uint8Array(await response.arrayBuffer());
+          expect(response.status).toBe(200);
+          expect(response.headers.get("Vary")).toMatch(/\bAccept$/);
+          const files = representations[p]!.map((file) => ({ file, type: files_[file]!.type! }));
+          const sent = files.find((f) => response.headers.get("Content-Type") === f.type)!;
+          expect(sent).toBeDefined();
+          chosen.add(sent.file);
+          expect(body).toEqual(toBytes(files_[sent.file]!.body));
+          if (a === undefined) {
+            expect(sent).toBe(files[0]);
+            return;
+          }
+          const qs = files.map((f) => acceptQ(a, f.type));
+          const q = acceptQ(a, sent.type);
+          if (Math.max(...qs) === 0) expect(sent).toBe(files[0]);
+          else expect(q).toBe(Math.max(...qs));
+        },
+      ),
+      { numRuns: 400 },
+    );
+    expect(chosen.size).toBe(5);
+  });
+
   it("serves the exact bytes of every file whatever the encoding negotiated", async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...Object.keys(files)), async (file) => {
@@ -438,6 +576,9 @@ describe("serveAsset over random requests", () => {
 
 describe("packManifest over random manifests", () => {
   const hex16 = fc.stringMatching(/^[0-9a-f]{16}$/);
+  const digest = fc
+    .uint8Array({ minLength: 32, maxLength: 32 })
+    .map((bytes) => btoa(String.fromCharCode(...bytes)));
   const hash = fc.oneof({ weight: 4, arbitrary: hex16 }, fc.stringMatching(/^[0-9a-f]{1,64}$/));
   const entry = fc
     .tuple(
@@ -449,18 +590,39 @@ describe("packManifest over random manifests", () => {
       fc.option(
         fc
           // The sync engine leaves the list out rather than write an empty one.
-          .subarray(["br", "gzip"] as const, { minLength: 1 })
+          .subarray(["br", "zstd", "gzip"] as const, { minLength: 1 })
           .chain((encodings) =>
-            fc.tuple(...encodings.map((e) => fc.tuple(fc.constant(e), hash, fc.nat()))),
+            fc.tuple(
+              ...encodings.map((e) =>
+                fc
+                  .tuple(fc.constant(e), hash, fc.nat(), fc.option(digest, { nil: undefined }))
+                  .map(([en, h, n, d]) => (d === undefined ? [en, h, n] : [en, h, n, d])),
+              ),
+            ),
           ),
         { nil: undefined },
       ),
+      fc.option(
+        fc.record(
+          {
+            digest,
+            alternates: fc.array(
+              fc.tuple(fc.stringMatching(/^[a-z0-9]{1,5}$/), fc.nat({ max: 3 })),
+              { minLength: 1, maxLength: 3 },
+            ),
+          },
+          { requiredKeys: [] },
+        ),
+        { nil: undefined },
+      ),
     )
-    .map(([h, size, type, time, flags, variants]): ManifestEntry =>
-      variants === undefined
-        ? [h, size, type, time, flags]
-        : [h, size, type, time, flags, variants as ManifestVariant[]],
-    );
+    .map(([h, size, type, time, flags, variants, more]): ManifestEntry => {
+      const head = [h, size, type, time, flags] as const;
+      if (more !== undefined && Object.keys(more).length > 0) {
+        return [...head, (variants ?? []) as ManifestVariant[], more];
+      }
+      return variants === undefined ? [...head] : [...head, variants as ManifestVariant[]];
+    });
   const filePath = fc.oneof(
     path,
     fc.string({ unit: "binary", minLength: 1 }).map((s) => `/${s}`),
