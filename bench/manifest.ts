@@ -3,6 +3,7 @@
 // (as it did before), or read from KV in shards; against Workers Static Assets' ~40 bytes. Cold
 // starts are measured in workerd: each is a fresh Dynamic Worker isolate, loaded through a
 // Worker Loader, answering its first request.
+import { createHash } from "node:crypto";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { manifestText, packManifest, shardOf } from "@kv-assets/runtime/format";
@@ -148,6 +149,96 @@ console.log(
 console.log(
   table(["files", "pages", "packed bytes/page", "packed bytes/file", "JSON bytes/file"], hints),
 );
+
+// What each feature that adds to entries costs, over the same synced files: the packed form (the
+// Vite plugin's Text module) and the JSON stored in KV, in bytes per file of the whole site.
+const features: (string | number)[][] = [];
+const sha = (seed: string): string => createHash("sha256").update(seed).digest("base64");
+for (const count of counts) {
+  const files = await syncedFiles(count);
+  const options = { prefix: "", chunk: 25 * 1024 * 1024, created: Date.UTC(2026, 0, 1) };
+  // Beside every image a WebP and an AVIF, beside every page its Markdown: both sides have them,
+  // so what differs is the alternates the entries record.
+  const siblings = files.flatMap((file) =>
+    /\.png$/.test(file.path)
+      ? [sibling(file, "webp", "image/webp", 0.6), sibling(file, "avif", "image/avif", 0.45)]
+      : /\.html$/.test(file.path)
+        ? [sibling(file, "md", "text/markdown; charset=utf-8", 0.5)]
+        : [],
+  );
+  const site = [...files, ...siblings];
+  const base = createManifest(site, options);
+  const measured: [string, ReturnType<typeof createManifest>][] = [
+    [
+      "digests (sha-256 of every body and variant)",
+      createManifest(
+        site.map((file) => ({
+          ...file,
+          digest: sha(file.path),
+          variants: file.variants.map((v) => ({ ...v, digest: sha(v.encoding + file.path) })),
+        })),
+        options,
+      ),
+    ],
+    [
+      "zstd variants beside br and gzip",
+      createManifest(
+        site.map((file) =>
+          file.variants.length === 0
+            ? file
+            : {
+                ...file,
+                variants: [
+                  file.variants[0]!,
+                  {
+                    encoding: "zstd" as const,
+                    hash: file.hash.split("").reverse().join(""),
+                    size: Math.floor(file.size * 0.24),
+                  },
+                  ...file.variants.slice(1),
+                ],
+              },
+        ),
+        options,
+      ),
+    ],
+    [
+      "Accept variants (images and pages with siblings)",
+      createManifest(site, { ...options, acceptVariants: true }),
+    ],
+  ];
+  const packedBytes = (m: typeof base): number => manifestText(packManifest(m)).length;
+  for (const [feature, manifest] of measured) {
+    features.push([
+      count.toLocaleString("en"),
+      feature,
+      ((packedBytes(manifest) - packedBytes(base)) / site.length).toFixed(1),
+      ((JSON.stringify(manifest).length - JSON.stringify(base).length) / site.length).toFixed(1),
+    ]);
+  }
+  features.push([count.toLocaleString("en"), "multipart ranges (runtime only)", "0.0", "0.0"]);
+}
+console.log(
+  "\nBytes per file each feature adds to the manifest, over the same site (images with a WebP and an AVIF beside them, pages with their Markdown, so the file counts are those plus the siblings):\n",
+);
+console.log(table(["files", "feature", "packed bytes/file", "KV JSON bytes/file"], features));
+
+function sibling(
+  file: SyncedFile,
+  extension: string,
+  contentType: string,
+  factor: number,
+): SyncedFile {
+  const path = file.path.replace(/\.\w+$/, `.${extension}`);
+  return {
+    ...file,
+    path,
+    hash: file.hash.slice(8) + file.hash.slice(0, 8),
+    size: Math.floor(file.size * factor),
+    contentType,
+    variants: extension === "md" ? file.variants : [],
+  };
+}
 
 console.log(
   `\ncold start = a fresh isolate in workerd loading the Worker and answering one request that needs one lookup, less the same for a Worker without a manifest; median of ${runs}. Bytes of the packed form are those of its Text module; of the sharded form, those read from KV.`,

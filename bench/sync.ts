@@ -17,9 +17,11 @@ import {
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { brotliCompressSync, constants as zlibConstants } from "node:zlib";
+import { brotliCompressSync, gzipSync, constants as zlibConstants } from "node:zlib";
+import { Zstd } from "@hpcc-js/wasm-zstd";
 import Cloudflare from "cloudflare";
 import { hashBytes } from "../packages/sync/src/hash.js";
+import { ZSTD_LEVEL } from "../packages/sync/src/precompress.js";
 import { openTarget } from "../packages/sync/src/open-target.js";
 import { syncAssets, type SyncOptions } from "@kv-assets/sync";
 import { startKvApiEmulator } from "../packages/sync/test/kv-api-emulator.js";
@@ -229,6 +231,7 @@ for (const size of largeSizes) {
 // Brotli quality against size and time, over real text: what the default quality is chosen from.
 // Measured after the large files, whose memory figures its buffers would disturb.
 const qualities = brotliQualities();
+const encodings = await encodingSizes();
 
 console.log(
   `sync benchmark on ${machine()}${smoke ? " (smoke run)" : ""}; precompression off in every run but the precompressed cold one\n`,
@@ -274,6 +277,10 @@ console.log(
   `\nbrotli quality against size and time, over ${qualities.files} real text files (${mib(qualities.bytes)}: the JavaScript, CSS and HTML of Vite, Hono and the playground), one thread; size is of all files compressed, against quality 11:\n`,
 );
 console.log(table(["quality", "compressed", "against q11", "MiB/s"], qualities.rows));
+console.log(
+  `\nzstd against br and gzip over the same files, one thread (zstd through the wasm encoder the sync uses on Node 20; the sync makes zstd at level ${ZSTD_LEVEL}):\n`,
+);
+console.log(table(["encoding", "compressed", "against br q11", "MiB/s"], encodings));
 console.log("\nhashing (xxh64, xxhash-wasm) over the site's files:\n");
 console.log(table(["files", "site size", "read only", "read + xxh64", "cost of hashing"], hashing));
 console.log("\none large file to local KV (stored in 25 MiB parts):\n");
@@ -282,12 +289,17 @@ console.log(
   `\npeak growth at ${largeSizes[1]} MiB against ${largeSizes[0]} MiB: ${largePeaks[0]! > 0 ? ratio(largePeaks[1]!, largePeaks[0]!) : `${mib(largePeaks[1]!)} against none`} (1× means it does not grow with the file)`,
 );
 
-function brotliQualities(): { files: number; bytes: number; rows: (string | number)[][] } {
+/** Real text: the JavaScript, CSS and HTML of Vite, Hono and the playground. */
+function textCorpus(): Buffer[] {
   const roots = ["node_modules/vite/dist", "node_modules/hono/dist", "playground/dist/client"];
-  const corpus = roots
+  return roots
     .flatMap((root) => textFiles(join(import.meta.dirname, "..", root)))
     .slice(0, smoke ? 20 : 600)
     .map((path) => readFileSync(path));
+}
+
+function brotliQualities(): { files: number; bytes: number; rows: (string | number)[][] } {
+  const corpus = textCorpus();
   const bytes = corpus.reduce((n, b) => n + b.byteLength, 0);
   const levels = smoke ? [5, 11] : [4, 5, 6, 7, 8, 9, 10, 11];
   const measuredLevels = levels.map((quality) => {
@@ -314,6 +326,42 @@ function brotliQualities(): { files: number; bytes: number; rows: (string | numb
       (bytes / 2 ** 20 / (l.ms / 1000)).toFixed(1),
     ]),
   };
+}
+
+async function encodingSizes(): Promise<(string | number)[][]> {
+  const corpus = textCorpus();
+  const bytes = corpus.reduce((n, b) => n + b.byteLength, 0);
+  const encoder = await Zstd.load();
+  const brotli = (quality: number) => (file: Buffer) =>
+    brotliCompressSync(file, {
+      params: {
+        [zlibConstants.BROTLI_PARAM_QUALITY]: quality,
+        [zlibConstants.BROTLI_PARAM_SIZE_HINT]: file.byteLength,
+      },
+    }).byteLength;
+  const zstd = (level: number) => (file: Buffer) => encoder.compress(file, level).byteLength;
+  const ways: [string, (file: Buffer) => number][] = [
+    ["br q11 (the default)", brotli(11)],
+    ["br q5", brotli(5)],
+    ["zstd 3", zstd(3)],
+    ["zstd 12", zstd(12)],
+    [`zstd ${ZSTD_LEVEL} (the sync's)`, zstd(ZSTD_LEVEL)],
+    ["zstd 22", zstd(22)],
+    ["gzip 9", (file) => gzipSync(file, { level: 9 }).byteLength],
+  ];
+  const measured = ways.map(([name, compress]) => {
+    const started = performance.now();
+    let size = 0;
+    for (const file of corpus) size += compress(file);
+    return { name, size, ms: performance.now() - started };
+  });
+  const best = measured[0]!.size;
+  return measured.map((m) => [
+    m.name,
+    `${((m.size / bytes) * 100).toFixed(1)}%`,
+    `${((m.size / best - 1) * 100).toFixed(1)}% larger`,
+    (bytes / 2 ** 20 / (m.ms / 1000)).toFixed(1),
+  ]);
 }
 
 function textFiles(folder: string): string[] {
