@@ -100,25 +100,15 @@ export type ManifestSource = AssetManifest | PackedManifest | ShardedManifest;
  * One file: `[hash, size, typeIndex, timeIndex, flags, variants?, more?]`.
  * The hash is the xxh64 of the bytes in hex; the storage key is `prefix + hash`.
  */
-export type ManifestEntry =
-  | [hash: string, size: number, type: number, time: number, flags: number]
-  | [
-      hash: string,
-      size: number,
-      type: number,
-      time: number,
-      flags: number,
-      variants: ManifestVariant[],
-    ]
-  | [
-      hash: string,
-      size: number,
-      type: number,
-      time: number,
-      flags: number,
-      variants: ManifestVariant[],
-      more: EntryMore,
-    ];
+export type ManifestEntry = [
+  hash: string,
+  size: number,
+  type: number,
+  time: number,
+  flags: number,
+  variants?: ManifestVariant[],
+  more?: EntryMore,
+];
 
 /** What only some files have, beside their variants. */
 export interface EntryMore {
@@ -133,9 +123,12 @@ export interface EntryMore {
 }
 
 /** A precompressed body of a file: `[encoding, hash, size, digest?]` (digest as in {@link EntryMore}). */
-export type ManifestVariant =
-  | [encoding: ContentEncoding, hash: string, size: number]
-  | [encoding: ContentEncoding, hash: string, size: number, digest: string];
+export type ManifestVariant = [
+  encoding: ContentEncoding,
+  hash: string,
+  size: number,
+  digest?: string,
+];
 
 /** Encodings the sync engine precompresses to, in the order it lists them (smallest first). */
 export type ContentEncoding = "br" | "zstd" | "gzip";
