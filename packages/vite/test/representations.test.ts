@@ -1,11 +1,12 @@
 // Representations a Vite build gets: Markdown beside a page and WebP beside an image (made by a
-// small plugin, as the README shows), chosen by Accept; sha-256 digests; zstd variants.
+// small plugin, as the README shows), chosen by Accept; sha-256 digests; multipart ranges; zstd.
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Zstd } from "@hpcc-js/wasm-zstd";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Miniflare } from "miniflare";
+import { parseMultipart } from "../../runtime/test/fixture.js";
 import { appWorker, fixtures, runWorker, viteBuild, writeFiles } from "./build.js";
 
 const ns = "00000000000000000000000000000d02";
@@ -109,6 +110,25 @@ describe("a vite build with Markdown and WebP beside its pages and images", () =
     const body = new Uint8Array(await response.arrayBuffer());
     const sha = createHash("sha256").update(body).digest("base64");
     expect(response.headers.get("Repr-Digest")).toBe(`sha-256=:${sha}:`);
+  });
+
+  it("answers two ranges of a synced file with multipart/byteranges holding their bytes", async () => {
+    const css = await readFile(join(root, "dist", "client", "app.css"));
+    const response = await get("/app.css", {
+      "Accept-Encoding": "identity",
+      Range: "bytes=0-9, 2000-2009",
+    });
+    expect(response.status).toBe(206);
+    const parts = parseMultipart(
+      response.headers.get("Content-Type")!,
+      new Uint8Array(await response.arrayBuffer()),
+    );
+    expect(parts.map((part) => part.range)).toEqual([
+      `bytes 0-9/${css.byteLength}`,
+      `bytes 2000-2009/${css.byteLength}`,
+    ]);
+    expect(parts[0]!.bytes).toEqual(new Uint8Array(css.subarray(0, 10)));
+    expect(parts[1]!.bytes).toEqual(new Uint8Array(css.subarray(2000, 2010)));
   });
 
   it("sends zstd to a client that prefers it, decoding to the file", async () => {
