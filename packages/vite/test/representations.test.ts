@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Zstd } from "@hpcc-js/wasm-zstd";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Miniflare } from "miniflare";
-import { parseMultipart } from "../../runtime/test/fixture.js";
+import { parseMultipart } from "../../runtime/test/parse-multipart.js";
 import { appWorker, fixtures, runWorker, viteBuild, writeFiles } from "./build.js";
 
 const ns = "00000000000000000000000000000d02";
