@@ -7,8 +7,9 @@ import { createHash } from "node:crypto";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { manifestText, packManifest, shardOf } from "@kv-assets/runtime/format";
-import { createManifest, shardManifest, type SyncedFile } from "../packages/sync/src/manifest.js";
-import { hashBytes } from "../packages/sync/src/hash.js";
+import { createManifest, type ManifestFile } from "@kv-assets/runtime/format";
+import { shardManifest } from "../packages/sync/src/manifest.js";
+import { hashBytes } from "@kv-assets/runtime/publish";
 import { generateSite, machine, median, ratio, smoke, table } from "./lib.js";
 
 /** Workers Static Assets' binary manifest: a path hash and a content hash per file, about 40 bytes. */
@@ -224,11 +225,11 @@ console.log(
 console.log(table(["files", "feature", "packed bytes/file", "KV JSON bytes/file"], features));
 
 function sibling(
-  file: SyncedFile,
+  file: ManifestFile,
   extension: string,
   contentType: string,
   factor: number,
-): SyncedFile {
+): ManifestFile {
   const path = file.path.replace(/\.\w+$/, `.${extension}`);
   return {
     ...file,
@@ -313,10 +314,10 @@ async function coldStarts(
   }
 }
 
-async function syncedFiles(count: number): Promise<SyncedFile[]> {
+async function syncedFiles(count: number): Promise<ManifestFile[]> {
   const encoder = new TextEncoder();
   return Promise.all(
-    generateSite(count).map(async (file, i): Promise<SyncedFile> => {
+    generateSite(count).map(async (file, i): Promise<ManifestFile> => {
       const compressible = /\.(html|js|css|json)$/.test(file.path) && file.size >= 1024;
       const hash = await hashBytes(encoder.encode(file.path));
       const variant = async (tag: string, factor: number) => ({

@@ -9,7 +9,7 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { packManifest } from "@kv-assets/runtime/format";
 import type { AssetManifest } from "@kv-assets/runtime";
-import { hashBytes } from "../packages/sync/src/hash.js";
+import { hashBytes } from "@kv-assets/runtime/publish";
 import { syncAssets, type KvTarget } from "@kv-assets/sync";
 import {
   cpuNanos,

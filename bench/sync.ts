@@ -20,7 +20,7 @@ import { dirname, join } from "node:path";
 import { brotliCompressSync, gzipSync, constants as zlibConstants } from "node:zlib";
 import { Zstd } from "@hpcc-js/wasm-zstd";
 import Cloudflare from "cloudflare";
-import { hashBytes } from "../packages/sync/src/hash.js";
+import { hashBytes } from "@kv-assets/runtime/publish";
 import { ZSTD_LEVEL } from "../packages/sync/src/precompress.js";
 import { openTarget } from "../packages/sync/src/open-target.js";
 import { syncAssets, type SyncOptions } from "@kv-assets/sync";

@@ -32,6 +32,8 @@ export type {
   RetainedFiles,
   PageLinks,
 } from "./manifest.js";
+export { createManifest, alternatesOf, tableIndex, viteFingerprint } from "./build-manifest.js";
+export type { ManifestFile } from "./build-manifest.js";
 export { parseHeadersFile, MAX_HEADER_RULES } from "./headers-file.js";
 export type { HeaderRule } from "./headers-file.js";
 export { MAX_RULE_LINE } from "./rules-file.js";
@@ -76,4 +78,5 @@ export {
   timeName,
 } from "./keys.js";
 export type { LockKind } from "./keys.js";
+export { HEARTBEAT_MS, PRUNE_DEADLINE_MS, STALE_MS, lockExpired } from "./lock-times.js";
 export { decodePath, encodePath } from "./path.js";

@@ -1,6 +1,6 @@
 // The hash phase of a sync: every file's xxh64, read once, before storage is even open.
 import { changedWhileSyncing, fail } from "./errors.js";
-import { createHasher, hashBytes } from "./hash.js";
+import { createHasher, hashBytes } from "@kv-assets/runtime/publish";
 import { eachLimited } from "./limit.js";
 import type { SyncSettings } from "./options.js";
 import { SYNC_READ_LIMIT, WHOLE_READ_LIMIT, type Source } from "./sources.js";

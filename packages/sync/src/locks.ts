@@ -11,22 +11,20 @@
 // process can be looked up, and elsewhere once its heartbeat is older than STALE_MS.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { lockFolder, lockKey, parseLockKey, type LockKind } from "@kv-assets/runtime/format";
+import {
+  HEARTBEAT_MS,
+  lockExpired,
+  lockFolder,
+  lockKey,
+  parseLockKey,
+  PRUNE_DEADLINE_MS,
+  STALE_MS,
+  type LockKind,
+} from "@kv-assets/runtime/format";
 import type { KvTarget } from "./target.js";
 
 export type { LockKind };
-
-/** A prune stops deleting this long after it started, so an older prune lock is harmless. */
-export const PRUNE_DEADLINE_MS = 10 * 60 * 1000;
-
-/** How often a run writes its lock again to show it is alive. */
-export const HEARTBEAT_MS = 30 * 1000;
-
-/**
- * A lock whose heartbeat is older than this is taken to be left by a run that died. Remote KV may
- * list a write up to a minute late, so this allows for that and for a few missed heartbeats.
- */
-export const STALE_MS = 3 * 60 * 1000;
+export { HEARTBEAT_MS, PRUNE_DEADLINE_MS, STALE_MS };
 
 /** A lock record: its key, what holds it, when it was taken (ms) and by whom. */
 export interface Lock {
@@ -109,10 +107,7 @@ export async function listLocks(target: KvTarget, prefix: string): Promise<Lock[
 /** Why a lock no longer holds, or `undefined` while its run may still be going. */
 export function deadReason(lock: Lock, now = Date.now()): string | undefined {
   if (ownerGone(lock.owner)) return `process ${lock.owner.pid} on this host is no longer running`;
-  if (lock.kind === "prune" && now - lock.started >= PRUNE_DEADLINE_MS) {
-    return `prunes delete nothing ${PRUNE_DEADLINE_MS / 60000} minutes after they start`;
-  }
-  return notRenewed(lock.beat, now);
+  return lockExpired(lock.kind, lock.started, lock.beat, now);
 }
 
 /**
@@ -127,8 +122,7 @@ export function ownerGone<T extends { host: string; pid: number }>(
 
 /** Why a lock last renewed at `renewed` (ms) is left by a run that died, if it is. */
 export function notRenewed(renewed: number, now = Date.now()): string | undefined {
-  if (now - renewed < STALE_MS) return undefined;
-  return `it was last renewed ${Math.round((now - renewed) / 60000)} minutes ago`;
+  return lockExpired("sync", renewed, renewed, now);
 }
 
 /** Says which lock it is, who holds it and since when, for messages. */

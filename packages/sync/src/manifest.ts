@@ -1,8 +1,7 @@
-// Builds the compact manifest the runtime reads, and checks the key prefix of the site it is for.
+// The sync's side of the manifest: the key prefix of a site, shards, parsing stored records, the
+// keys a manifest references, and what a sync carries over from one deploy to the next.
 import {
   FLAG_BUCKET,
-  FLAG_IMMUTABLE,
-  MANIFEST_VERSION,
   contentKey,
   isProjectId,
   KV_KEY_LIMIT,
@@ -10,41 +9,19 @@ import {
   longestKey,
   partKeys,
   projectPrefix,
-  alternatePath,
   linkOf,
   shardOf,
   validateManifestRecord,
-  type PageLinks,
+  type ManifestFile,
 } from "@kv-assets/runtime/format";
 import {
   validateManifest,
   type AssetManifest,
-  type ContentEncoding,
-  type EntryMore,
   type ManifestEntry,
   type ManifestIndex,
-  type ManifestVariant,
 } from "@kv-assets/runtime";
 import { fail } from "./errors.js";
-import { hashBytes } from "./hash.js";
-
-/** A file as the sync engine knows it once hashed. */
-export interface SyncedFile {
-  path: string;
-  hash: string;
-  size: number;
-  contentType: string;
-  /** Last-Modified in seconds since the epoch. */
-  lastModified: number;
-  immutable: boolean;
-  /** Whether the bodies went to the R2 bucket, whole. */
-  inBucket?: boolean;
-  variants: { encoding: ContentEncoding; hash: string; size: number; digest?: string }[];
-  /** The page's Link header for Early Hints: a string, `null` when it has none, absent when not looked for. */
-  link?: string | null;
-  /** The sha-256 of the bytes in base64, when the sync records digests. */
-  digest?: string;
-}
+import { hashBytes } from "@kv-assets/runtime/publish";
 
 /**
  * Turns `prefix` and `project` into the key prefix of a site, checking both, and that the site's
@@ -115,119 +92,6 @@ export function parseManifest(text: string): AssetManifest {
 }
 
 /**
- * Turns synced files into a manifest, each under `basePath` (default `/`). Tables are filled in
- * first-seen order so output is stable.
- */
-export function createManifest(
-  files: SyncedFile[],
-  {
-    prefix,
-    chunk,
-    created,
-    basePath = "/",
-    earlyHints = false,
-    acceptVariants = false,
-  }: {
-    prefix: string;
-    chunk: number;
-    created: number;
-    basePath?: string;
-    earlyHints?: boolean;
-    /** Record the files beside each page or image in other types; see {@link alternatesOf}. */
-    acceptVariants?: boolean;
-  },
-): AssetManifest {
-  const links: PageLinks = { values: [], pages: {} };
-  const types: string[] = [];
-  const times: number[] = [];
-  const entries: Record<string, ManifestEntry> = {};
-  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : 1));
-  const alternates = acceptVariants ? alternatesOf(sorted) : new Map<SyncedFile, SyncedFile[]>();
-  for (const file of sorted) {
-    const head = [
-      file.hash,
-      file.size,
-      tableIndex(types, file.contentType),
-      tableIndex(times, file.lastModified),
-      (file.immutable ? FLAG_IMMUTABLE : 0) | (file.inBucket ? FLAG_BUCKET : 0),
-    ] as const;
-    const variants = file.variants.map((v): ManifestVariant =>
-      v.digest === undefined
-        ? [v.encoding, v.hash, v.size]
-        : [v.encoding, v.hash, v.size, v.digest],
-    );
-    const more: EntryMore = {};
-    if (file.digest !== undefined) more.digest = file.digest;
-    const others = alternates.get(file);
-    if (others) {
-      more.alternates = others.map((other) => [
-        other.path.slice(other.path.lastIndexOf(".") + 1),
-        tableIndex(types, other.contentType),
-      ]);
-    }
-    entries[basePath.slice(0, -1) + file.path] =
-      Object.keys(more).length > 0
-        ? [...head, variants, more]
-        : variants.length > 0
-          ? [...head, variants]
-          : [...head];
-    if (earlyHints && typeof file.link === "string")
-      links.pages[file.hash] = tableIndex(links.values, file.link);
-  }
-  const manifest: AssetManifest = {
-    v: MANIFEST_VERSION,
-    prefix,
-    chunk,
-    types,
-    times,
-    files: entries,
-    created,
-  };
-  if (earlyHints) manifest.links = links;
-  return manifest;
-}
-
-/**
- * Extensions of the files that stand for the same content in another type, by the extension of
- * the file they stand beside: images beside a JPEG, PNG or GIF, Markdown beside a page.
- */
-const ALTERNATES: Record<string, string[]> = {
-  jpg: ["avif", "webp"],
-  jpeg: ["avif", "webp"],
-  png: ["avif", "webp"],
-  gif: ["avif", "webp"],
-  html: ["md"],
-};
-
-/**
- * The alternates of each file that has any: the files at its path with its extension replaced
- * (see `alternatePath`), as {@link ALTERNATES} allows, smallest first, so a client that accepts
- * several equally gets the fewest bytes.
- */
-export function alternatesOf(files: readonly SyncedFile[]): Map<SyncedFile, SyncedFile[]> {
-  const byPath = new Map(files.map((file) => [file.path, file]));
-  const found = new Map<SyncedFile, SyncedFile[]>();
-  for (const file of files) {
-    const slash = file.path.lastIndexOf("/");
-    const dot = file.path.lastIndexOf(".");
-    if (dot <= slash + 1) continue;
-    const extensions = ALTERNATES[file.path.slice(dot + 1).toLowerCase()] ?? [];
-    const others = extensions
-      .map((extension) => byPath.get(alternatePath(file.path, extension)))
-      .filter((other): other is SyncedFile => other !== undefined)
-      .sort((a, b) => a.size - b.size);
-    if (others.length > 0) found.set(file, others);
-  }
-  return found;
-}
-
-/** The index of `value` in a manifest table (types, times, Link values), added at the end when new. */
-export function tableIndex<T>(list: T[], value: T): number {
-  const at = list.indexOf(value);
-  return at === -1 ? list.push(value) - 1 : at;
-}
-
-/**
  * Whether storage holds every key of the one file `entry` of `manifest` at `path`: its body,
  * variants and their parts, in KV or in the bucket, as `has` says.
  */
@@ -288,7 +152,7 @@ function entriesOf(manifest: AssetManifest, now: number): ManifestEntry[] {
 }
 
 /** What a sync carries over for content an earlier deploy had. */
-export type KnownFile = Pick<SyncedFile, "lastModified" | "variants" | "link" | "digest">;
+export type KnownFile = Pick<ManifestFile, "lastModified" | "variants" | "link" | "digest">;
 
 /** Files of a manifest by content hash, to carry Last-Modified and variants into the next sync. */
 export function filesByHash(manifest: AssetManifest | undefined): Map<string, KnownFile> {
@@ -311,25 +175,4 @@ export function filesByHash(manifest: AssetManifest | undefined): Map<string, Kn
     });
   }
   return byHash;
-}
-
-/**
- * Default test for fingerprinted files: Vite's hashed output, `assets/name-HASH.ext` with an
- * 8-character base64url hash. Such files may be cached for a year. The Vite plugin knows exactly
- * which files it hashed; this is the guess for other builds.
- */
-export function viteFingerprint(assetsDir = "assets"): (path: string) => boolean {
-  const dir = assetsDir.replace(/^\/+|\/+$/g, "");
-  const pattern = new RegExp(
-    `^/${escapeRegExp(dir)}/(?:.+/)?[^/]+-([A-Za-z0-9_-]{8})\\.[A-Za-z0-9]+$`,
-  );
-  return function isFingerprinted(path) {
-    // A hash is base64url: one that is a plain lower-case word (`-document`) is a name, not a hash.
-    const hash = pattern.exec(path)?.[1];
-    return hash !== undefined && /[A-Z0-9_-]/.test(hash);
-  };
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

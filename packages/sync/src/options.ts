@@ -3,7 +3,8 @@ import { CONTENT_ENCODINGS, decodePath, KV_VALUE_LIMIT } from "@kv-assets/runtim
 import type { AssetManifest, ContentEncoding } from "@kv-assets/runtime";
 import { fail, packageLogger } from "./errors.js";
 import type { RemoteKvOptions } from "./kv-remote.js";
-import { resolvePrefix, viteFingerprint } from "./manifest.js";
+import { viteFingerprint } from "@kv-assets/runtime/publish";
+import { resolvePrefix } from "./manifest.js";
 import type { ScanOptions, SkippedFile } from "./scan.js";
 import { DEFAULT_BROTLI_QUALITY } from "./precompress.js";
 import { DEFAULT_RETAIN, type RetainSettings } from "./retain.js";

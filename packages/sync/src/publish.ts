@@ -10,7 +10,8 @@ import {
 import type { AssetManifest } from "@kv-assets/runtime";
 import { fail } from "./errors.js";
 import type { Trusted } from "./history.js";
-import { createManifest, shardManifest, type SyncedFile } from "./manifest.js";
+import { createManifest, type ManifestFile } from "@kv-assets/runtime/format";
+import { shardManifest } from "./manifest.js";
 import type { SyncSettings } from "./options.js";
 import { retainedGroups } from "./retain.js";
 import type { SiteRules } from "./site-rules.js";
@@ -32,7 +33,7 @@ export interface Published {
  */
 export async function publishManifest(
   target: KvTarget,
-  synced: SyncedFile[],
+  synced: ManifestFile[],
   rules: SiteRules,
   trusted: Pick<Trusted, "history" | "present" | "bucket">,
   uploader: Uploader,

@@ -1,7 +1,8 @@
 // Retention: fingerprinted files the previous deploy had and this one dropped stay served for a while, so open pages keep loading their chunks.
 import { FLAG_IMMUTABLE } from "@kv-assets/runtime/format";
 import type { AssetManifest, ManifestEntry, RetainedFiles } from "@kv-assets/runtime";
-import { isStored, tableIndex } from "./manifest.js";
+import { tableIndex } from "@kv-assets/runtime/format";
+import { isStored } from "./manifest.js";
 
 /** How long files a deploy dropped stay served: for `deploys` more deploys, and at most `seconds`. */
 export interface RetainSettings {

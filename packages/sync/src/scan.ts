@@ -2,6 +2,7 @@
 import type { Dirent } from "node:fs";
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
+import { neverPublished } from "@kv-assets/runtime/publish";
 import ignore from "ignore";
 import { fail } from "./errors.js";
 import { eachLimited } from "./limit.js";
@@ -138,10 +139,8 @@ export function fileRules(options: ScanOptions, assetsIgnore = ""): FileRules {
   const includeSourceMaps = options.includeSourceMaps ?? false;
   return {
     classify(rel) {
-      if (SECRET.test(rel)) return "secret";
-      if (PLATFORM.test(rel)) return "platform";
-      const segments = rel.split("/");
-      if (segments.some((s) => s.startsWith(".") && s !== ".well-known")) return "dotfile";
+      const never = neverPublished(rel);
+      if (never) return never;
       if (!includeSourceMaps && rel.endsWith(".map")) return "sourcemap";
       if (ignored.ignores(rel)) return "assetsignore";
       if (excluded.ignores(rel)) return "exclude";
@@ -175,12 +174,7 @@ const NOTABLE: [SkipReason, string][] = [
   ["name", "left out files whose names no URL can reach"],
 ];
 
-const SECRET = /(^|\/)(\.dev\.vars(\..*)?|\.env(\..*)?|wrangler\.(json|jsonc|toml))$/;
-
 const RULES_FILES = /^\/?(_headers|_redirects)$/;
-
-// Configuration and server code of Workers Static Assets and Pages, at the root of the folder.
-const PLATFORM = /^(_headers|_redirects|_routes\.json|_worker\.js(\/.*)?)$/;
 
 async function folderRules(dir: string, options: ScanOptions): Promise<FileRules> {
   const info = await stat(dir).catch(() => null);

@@ -2,13 +2,13 @@
 // read again and written; what it has is carried over from the newest manifest.
 import { createHash } from "node:crypto";
 import { contentKey, partKeys } from "@kv-assets/runtime/format";
-import { contentTypeOf, isCompressible } from "./content-type.js";
+import { contentTypeOf, isCompressible } from "@kv-assets/runtime/publish";
 import { changedWhileSyncing } from "./errors.js";
-import { hashBytes } from "./hash.js";
+import { hashBytes } from "@kv-assets/runtime/publish";
 import type { Hashed } from "./hashing.js";
 import type { Trusted } from "./history.js";
 import { eachLimited } from "./limit.js";
-import type { SyncedFile } from "./manifest.js";
+import type { ManifestFile } from "@kv-assets/runtime/format";
 import type { SyncSettings } from "./options.js";
 import { linkHeaderOf } from "./early-hints.js";
 import { precompress } from "./precompress.js";
@@ -17,7 +17,7 @@ import type { Uploader } from "./upload.js";
 
 /** The files as the manifest will name them, and how many had content storage lacked. */
 export interface SyncedFiles {
-  synced: SyncedFile[];
+  synced: ManifestFile[];
   newFiles: number;
 }
 
@@ -38,7 +38,7 @@ export async function syncFiles(
   const { prefix, chunk } = settings;
   const now = Math.floor(settings.started / 1000);
   const oneLargeFileAtATime = serially();
-  const synced: SyncedFile[] = [];
+  const synced: ManifestFile[] = [];
   let newFiles = 0;
   await eachLimited(sources, 8, async (source) => {
     stopIfAborted();

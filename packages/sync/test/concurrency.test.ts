@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { lockFolder, lockKey, pointerKey } from "@kv-assets/runtime/format";
 import type { AssetManifest } from "@kv-assets/runtime";
-import { hashBytes } from "../src/hash.js";
+import { hashBytes } from "@kv-assets/runtime/publish";
 import { manifestKeys } from "../src/manifest.js";
 import { openRemoteKv } from "../src/kv-remote.js";
 import { pruneAssets, syncAssets, type SyncOptions } from "../src/index.js";

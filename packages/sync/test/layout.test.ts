@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { getAsset, isContentKey, pointerKey, previewKey } from "@kv-assets/runtime/format";
 import type { AssetManifest } from "@kv-assets/runtime";
-import { hashBytes } from "../src/hash.js";
+import { hashBytes } from "@kv-assets/runtime/publish";
 import { pruneAssets, syncAssets } from "../src/index.js";
 import { readHistory } from "../src/history.js";
 import { resolvePrefix } from "../src/manifest.js";

@@ -4,7 +4,7 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { KV_VALUE_LIMIT, contentKey, partKeys } from "@kv-assets/runtime/format";
 import { describe, expect, it } from "vitest";
-import { hashBytes } from "../src/hash.js";
+import { hashBytes } from "@kv-assets/runtime/publish";
 import { syncAssets } from "../src/index.js";
 import type { KvTarget } from "../src/target.js";
 import { makeProject, memoryLogger } from "./project.js";

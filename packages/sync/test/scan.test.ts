@@ -4,9 +4,9 @@ import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { contentTypeOf, isCompressible } from "../src/content-type.js";
+import { contentTypeOf, isCompressible } from "@kv-assets/runtime/publish";
 import { scanDirectory } from "../src/scan.js";
-import { viteFingerprint } from "../src/manifest.js";
+import { viteFingerprint } from "@kv-assets/runtime/publish";
 import { fromFolder } from "../src/sources.js";
 import { makeProject } from "./project.js";
 

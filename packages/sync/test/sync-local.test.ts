@@ -9,7 +9,7 @@ import {
   type ManifestStorage,
 } from "@kv-assets/runtime";
 import { FLAG_BUCKET, getAsset, partKeys, pointerKey } from "@kv-assets/runtime/format";
-import { hashBytes } from "../src/hash.js";
+import { hashBytes } from "@kv-assets/runtime/publish";
 import { pruneAssets, syncAssets } from "../src/index.js";
 import { memoryTarget } from "./memory-target.js";
 import { makeProject, memoryLogger, readLocalBucket, readLocalKv } from "./project.js";

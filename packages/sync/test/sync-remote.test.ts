@@ -1,6 +1,6 @@
 import { historyFolder, journalFolder, pointerKey } from "@kv-assets/runtime/format";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { hashBytes } from "../src/hash.js";
+import { hashBytes } from "@kv-assets/runtime/publish";
 import { manifestKeys } from "../src/manifest.js";
 import { pruneAssets, syncAssets, type SyncOptions } from "../src/index.js";
 import { startKvApiEmulator, type KvApiEmulator } from "./kv-api-emulator.js";

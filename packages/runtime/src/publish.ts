@@ -1,0 +1,291 @@
+// @kv-assets/runtime/publish: a project's files published from inside a Worker, as the sync
+// publishes a folder: the same keys and manifest, content written only when storage lacks it, the
+// lock protocol prune honours, and the manifest written last.
+
+import { createManifest, viteFingerprint, type ManifestFile } from "./build-manifest.js";
+import { contentTypeOf, isCompressible } from "./content-type.js";
+import { hashBytes } from "./hash.js";
+import {
+  contentKey,
+  historyKey,
+  isContentKey,
+  isProjectId,
+  lockKey,
+  parseLockKey,
+  partKeys,
+  pointerKey,
+  projectPrefix,
+} from "./keys.js";
+import { lockExpired } from "./lock-times.js";
+import {
+  KV_VALUE_LIMIT,
+  validateManifestRecord,
+  type AssetManifest,
+  type ManifestVariant,
+} from "./manifest.js";
+import { neverPublished, type NeverPublished } from "./names.js";
+import { decodePath } from "./path.js";
+
+export { createManifest, viteFingerprint, type ManifestFile } from "./build-manifest.js";
+export { contentTypeOf, isCompressible } from "./content-type.js";
+export { createHasher, hashBytes, type Hasher } from "./hash.js";
+export { neverPublished, type NeverPublished } from "./names.js";
+
+/** A file's body as a publisher may give it. */
+export type PublishBody = Uint8Array | ArrayBuffer | string | ReadableStream<Uint8Array>;
+
+/** What {@link publishProject} needs of a KV namespace; a `KVNamespace` binding fits as it is. */
+export interface PublishStorage {
+  get(key: string, type: "text"): Promise<string | null>;
+  put(
+    key: string,
+    value: string | ArrayBuffer | Uint8Array,
+    options?: { metadata?: unknown },
+  ): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(options: { prefix: string; cursor?: string }): Promise<{
+    keys: { name: string; metadata?: unknown }[];
+    list_complete: boolean;
+    cursor?: string;
+  }>;
+}
+
+/** Options of {@link publishProject}. */
+export interface PublishOptions {
+  /** The project's id, 1-64 letters, digits, `-` or `_`: its keys go under `project/<id>/`. */
+  project: string;
+  /** The files, by URL path (`/index.html`). */
+  files: Record<string, PublishBody>;
+  /**
+   * Prefix of every key, before `project/<id>/`, as the sync's `prefix`.
+   * @default ""
+   */
+  prefix?: string;
+  /**
+   * Which paths are fingerprinted, served with a year of immutable caching.
+   * @default Vite's `assets/name-HASH.ext`, as the sync's
+   */
+  immutable?: (path: string) => boolean;
+  /**
+   * Make gzip variants of compressible files of 1 KiB or more (a Worker's CompressionStream has
+   * no br), kept when at least 5% smaller. Content a deploy had keeps the variants it had.
+   * @default true
+   */
+  precompress?: boolean;
+  /**
+   * Largest value per key; bigger bodies are stored in parts.
+   * @default 26214400 (KV's 25 MiB limit)
+   */
+  partSize?: number;
+}
+
+/** What {@link publishProject} did. */
+export interface PublishResult {
+  /** The manifest it published, as `loadManifest(kv, { project })` now reads it. */
+  manifest: AssetManifest;
+  /** Files published, and how many had content storage lacked. */
+  files: number;
+  newFiles: number;
+  /** Files left out by their names (secrets, the platform's files, dotfiles), never uploaded. */
+  skipped: { path: string; reason: NeverPublished }[];
+  /** KV writes made, the manifest's two among them. */
+  writes: number;
+}
+
+/** A publish refused for something its caller can fix; nothing was published. */
+export class PublishError extends Error {
+  override name = "PublishError";
+}
+
+/**
+ * Publishes `files` as the live deploy of `project` in `kv`, from inside a Worker. Content is
+ * keyed by its xxh64 as the sync keys it, so a file published here and by `kv-assets sync` is
+ * stored once; only content storage lacks is written; Last-Modified and variants of content the
+ * live deploy had are carried over; the history record and then the pointer are written last, so
+ * a failure before them publishes nothing. A lock record like the sync's keeps a prune from
+ * deleting content this publish reuses; while a prune runs, the publish is refused (retry after
+ * it). Rejects with a {@link PublishError} for a bad project id or path, or a prune in the way.
+ */
+export async function publishProject(
+  kv: PublishStorage,
+  options: PublishOptions,
+): Promise<PublishResult> {
+  const started = Date.now();
+  if (!isProjectId(options.project)) {
+    throw new PublishError(
+      `[kv-assets] project id ${JSON.stringify(options.project)} is not valid; use 1-64 letters, digits, "-" or "_", starting with a letter or digit`,
+    );
+  }
+  const prefix = projectPrefix(options.prefix ?? "", options.project);
+  const chunk = options.partSize ?? KV_VALUE_LIMIT;
+  const immutable = options.immutable ?? viteFingerprint();
+  const precompress = options.precompress ?? true;
+  const { accepted, skipped } = acceptedFiles(options.files);
+  const lock = lockKey(prefix, "sync", started, randomId());
+  const metadata = { t: Math.floor(started / 1000) };
+  let writes = 0;
+  const put = async (key: string, value: string | Uint8Array, meta?: unknown): Promise<void> => {
+    await kv.put(key, value, meta === undefined ? undefined : { metadata: meta });
+    writes += 1;
+  };
+
+  // The lock goes first, then a look at the others': a prune that started before sees it and
+  // deletes nothing any manifest names, and one this sees makes it stop here.
+  await put(lock, JSON.stringify({ kind: "sync", started }), { ...metadata, beat: started });
+  try {
+    const stored = new Set<string>();
+    for (const { name, metadata: meta } of await listAll(kv, prefix)) {
+      const parsed = parseLockKey(prefix, name);
+      if (parsed?.kind === "prune") {
+        const beat = (meta as { beat?: unknown } | undefined)?.beat;
+        const alive =
+          lockExpired("prune", parsed.started, typeof beat === "number" ? beat : parsed.started) ===
+          undefined;
+        if (alive) {
+          throw new PublishError(
+            `[kv-assets] a prune of project ${options.project} is running; nothing was published, publish again once it is done (at most 10 minutes)`,
+          );
+        }
+      }
+      if (isContentKey(prefix, name)) stored.add(name);
+    }
+    const known = knownContent(await kv.get(pointerKey(prefix), "text"));
+    const now = Math.floor(started / 1000);
+    let newFiles = 0;
+    const files: ManifestFile[] = [];
+    for (const { path, body } of accepted) {
+      const bytes = await bytesOf(body);
+      const hash = await hashBytes(bytes);
+      const key = contentKey(prefix, hash);
+      const keys = partKeys(key, bytes.byteLength, chunk);
+      if (!keys.every((k) => stored.has(k))) {
+        newFiles += 1;
+        for (const [i, partKey] of keys.entries()) {
+          await put(partKey, bytes.subarray(i * chunk, (i + 1) * chunk), metadata);
+          stored.add(partKey);
+        }
+      }
+      const contentType = contentTypeOf(path);
+      const carried = known.get(hash);
+      let variants = (carried?.variants ?? []).filter((v) => stored.has(contentKey(prefix, v[1])));
+      const compressible =
+        precompress &&
+        bytes.byteLength >= 1024 &&
+        bytes.byteLength <= chunk &&
+        isCompressible(contentType);
+      if (!compressible) variants = [];
+      else if (variants.length === 0) {
+        const gzipped = await gzip(bytes);
+        if (gzipped.byteLength < bytes.byteLength * 0.95) {
+          const vhash = await hashBytes(gzipped);
+          if (!stored.has(contentKey(prefix, vhash))) {
+            await put(contentKey(prefix, vhash), gzipped, metadata);
+            stored.add(contentKey(prefix, vhash));
+          }
+          variants = [["gzip", vhash, gzipped.byteLength]];
+        }
+      }
+      files.push({
+        path,
+        hash,
+        size: bytes.byteLength,
+        contentType,
+        lastModified: carried?.lastModified ?? now,
+        immutable: immutable(path),
+        variants: variants.map(([encoding, vhash, size]) => ({ encoding, hash: vhash, size })),
+      });
+    }
+    const manifest = createManifest(files, {
+      prefix,
+      chunk,
+      created: started,
+      acceptVariants: true,
+    });
+    const json = JSON.stringify(manifest);
+    if (json.length > KV_VALUE_LIMIT) {
+      throw new PublishError(
+        `[kv-assets] the manifest of project ${options.project} is ${json.length} bytes, over KV's 25 MiB value limit; publish fewer files per project`,
+      );
+    }
+    await put(historyKey(prefix, started), json);
+    await put(pointerKey(prefix), json);
+    return { manifest, files: files.length, newFiles, skipped, writes };
+  } finally {
+    // A lock left behind goes stale in minutes; failing to delete it is not the publish failing.
+    await kv.delete(lock).catch(() => {});
+  }
+}
+
+function acceptedFiles(files: Record<string, PublishBody>): {
+  accepted: { path: string; body: PublishBody }[];
+  skipped: { path: string; reason: NeverPublished }[];
+} {
+  const accepted: { path: string; body: PublishBody }[] = [];
+  const skipped: { path: string; reason: NeverPublished }[] = [];
+  for (const [path, body] of Object.entries(files)) {
+    if (decodePath(path) !== path || path.endsWith("/")) {
+      throw new PublishError(
+        `[kv-assets] file path ${JSON.stringify(path)} is not a clean absolute path like "/index.html"`,
+      );
+    }
+    const reason = neverPublished(path.slice(1));
+    if (reason) skipped.push({ path, reason });
+    else accepted.push({ path, body });
+  }
+  return { accepted, skipped };
+}
+
+/** Last-Modified and variants by content hash, of the live deploy's manifest when it is whole. */
+function knownContent(
+  record: string | null,
+): Map<string, { lastModified: number; variants: ManifestVariant[] }> {
+  const known = new Map<string, { lastModified: number; variants: ManifestVariant[] }>();
+  if (record === null) return known;
+  let value: unknown;
+  try {
+    value = JSON.parse(record);
+  } catch {
+    return known;
+  }
+  const { problem, sharded } = validateManifestRecord(value);
+  if (problem || sharded) return known;
+  const manifest = value as AssetManifest;
+  for (const [hash, , , time, , variants] of Object.values(manifest.files)) {
+    const lastModified = manifest.times[time];
+    if (lastModified !== undefined && !known.has(hash)) {
+      known.set(hash, { lastModified, variants: variants ?? [] });
+    }
+  }
+  return known;
+}
+
+async function listAll(
+  kv: PublishStorage,
+  prefix: string,
+): Promise<{ name: string; metadata?: unknown }[]> {
+  const keys: { name: string; metadata?: unknown }[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await kv.list({ prefix, ...(cursor ? { cursor } : {}) });
+    keys.push(...page.keys);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return keys;
+}
+
+async function bytesOf(body: PublishBody): Promise<Uint8Array> {
+  if (typeof body === "string") return new TextEncoder().encode(body);
+  if (body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  return new Uint8Array(await new Response(body).arrayBuffer());
+}
+
+async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

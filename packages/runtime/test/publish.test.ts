@@ -1,0 +1,189 @@
+// publishProject from inside a Worker: the keys, manifest and locks of the sync, over real KV in
+// workerd, and the published project served by loadManifest.
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createAssetHandler, loadManifest, type AssetManifest } from "../src/index.js";
+import { contentKey, historyFolder, lockKey, pointerKey, projectPrefix } from "../src/keys.js";
+import { getAsset } from "../src/manifest.js";
+import { hashBytes, publishProject, PublishError, type PublishStorage } from "../src/publish.js";
+
+const css = "body { color: rebeccapurple; margin: 0 auto; }\n".repeat(60);
+
+/** The KV binding, recording each write and delete in order. */
+function recording(): PublishStorage & { writes: string[]; deletes: string[] } {
+  const writes: string[] = [];
+  const deletes: string[] = [];
+  const kv = env.ASSETS;
+  return {
+    writes,
+    deletes,
+    get: (key, type) => kv.get(key, type),
+    put: async (key, value, options) => {
+      writes.push(key);
+      await kv.put(key, value, options);
+    },
+    delete: async (key) => {
+      deletes.push(key);
+      await kv.delete(key);
+    },
+    list: (options) => kv.list(options),
+  };
+}
+
+async function serve(project: string, path: string, headers: Record<string, string> = {}) {
+  const manifest = await loadManifest(env.ASSETS, { project, ttl: 0 });
+  const handler = createAssetHandler(manifest!, env.ASSETS);
+  const response = await handler(new Request(`https://example.com${path}`, { headers }));
+  return response!;
+}
+
+describe("publishProject", () => {
+  it("publishes files any body type gives, served by loadManifest, content keyed by its xxh64", async () => {
+    const kv = recording();
+    const result = await publishProject(kv, {
+      project: "alpha",
+      files: {
+        "/index.html": "<h1>alpha</h1>",
+        "/style.css": css,
+        "/data.bin": new Uint8Array([1, 2, 3]),
+        "/buffer.txt": new TextEncoder().encode("from a buffer").buffer as ArrayBuffer,
+        "/stream.txt": new Blob(["from a stream"]).stream(),
+        "/assets/app-Bx3s9Q1k.js": "console.log(1)",
+      },
+    });
+    expect(result.files).toBe(6);
+    expect(result.newFiles).toBe(6);
+    const prefix = projectPrefix("", "alpha");
+    const page = getAsset(result.manifest, "/index.html")!;
+    // The xxh64 Node's xxhash-wasm gives these bytes: the key `kv-assets sync` writes for them.
+    expect(page.key).toBe(`${prefix}a80594412d089774`);
+    expect(page.key).toBe(
+      contentKey(prefix, await hashBytes(new TextEncoder().encode("<h1>alpha</h1>"))),
+    );
+    expect(getAsset(result.manifest, "/assets/app-Bx3s9Q1k.js")!.immutable).toBe(true);
+    expect(getAsset(result.manifest, "/style.css")!.contentType).toBe("text/css; charset=utf-8");
+
+    const home = await serve("alpha", "/");
+    expect(await home.text()).toBe("<h1>alpha</h1>");
+    expect(await (await serve("alpha", "/stream.txt")).text()).toBe("from a stream");
+    expect(await (await serve("alpha", "/buffer.txt")).text()).toBe("from a buffer");
+    const gz = await serve("alpha", "/style.css", { "Accept-Encoding": "gzip" });
+    expect(gz.headers.get("Content-Encoding")).toBe("gzip");
+    const decoded = await new Response(
+      gz.body!.pipeThrough(new DecompressionStream("gzip")),
+    ).text();
+    expect(decoded).toBe(css);
+  });
+
+  it("writes the history record and then the pointer last, after every body, and removes its lock", async () => {
+    const kv = recording();
+    await publishProject(kv, { project: "order", files: { "/a.txt": "a", "/b.txt": "b" } });
+    const prefix = projectPrefix("", "order");
+    expect(kv.writes[0]).toMatch(new RegExp(`^${prefix}locks/sync-`));
+    expect(kv.writes.at(-2)!.startsWith(historyFolder(prefix))).toBe(true);
+    expect(kv.writes.at(-1)).toBe(pointerKey(prefix));
+    expect(kv.deletes).toEqual([kv.writes[0]]);
+    expect((await env.ASSETS.list({ prefix: `${prefix}locks/` })).keys).toEqual([]);
+  });
+
+  it("writes only content storage lacks, and carries Last-Modified and variants over", async () => {
+    const files = { "/index.html": "<h1>again</h1>", "/style.css": css };
+    const first = await publishProject(recording(), { project: "again", files });
+    const kv = recording();
+    const second = await publishProject(kv, {
+      project: "again",
+      files: { ...files, "/new.txt": "new" },
+    });
+    expect(second.newFiles).toBe(1);
+    const prefix = projectPrefix("", "again");
+    expect(kv.writes.filter((k) => !k.includes("/locks/") && k.startsWith(prefix))).toEqual([
+      contentKey(prefix, await hashBytes(new TextEncoder().encode("new"))),
+      expect.stringMatching(new RegExp(`^${historyFolder(prefix)}`)),
+      pointerKey(prefix),
+    ]);
+    expect(getAsset(second.manifest, "/style.css")).toEqual(getAsset(first.manifest, "/style.css"));
+  });
+
+  it("keeps each project's keys under its own prefix and never serves another's files", async () => {
+    await publishProject(recording(), { project: "one", files: { "/only-one.txt": "one" } });
+    await publishProject(recording(), { project: "two", files: { "/only-two.txt": "two" } });
+    expect((await serve("one", "/only-one.txt")).status).toBe(200);
+    const manifest = (await loadManifest(env.ASSETS, { project: "one", ttl: 0 })) as AssetManifest;
+    expect(Object.keys(manifest.files)).toEqual(["/only-one.txt"]);
+    for (const key of (await env.ASSETS.list({ prefix: "project/two/" })).keys) {
+      expect(key.name.startsWith("project/two/")).toBe(true);
+    }
+  });
+
+  it("leaves secrets, the platform's files and dotfiles out, and says so", async () => {
+    const result = await publishProject(recording(), {
+      project: "names",
+      files: {
+        "/index.html": "ok",
+        "/.env": "SECRET=1",
+        "/config/.dev.vars": "TOKEN=2",
+        "/wrangler.toml": "name = 'x'",
+        "/_worker.js": "export default {}",
+        "/.git/config": "[core]",
+        "/.well-known/security.txt": "Contact: x",
+      },
+    });
+    expect(Object.keys(result.manifest.files).sort()).toEqual([
+      "/.well-known/security.txt",
+      "/index.html",
+    ]);
+    expect(result.skipped.map((s) => s.reason).sort()).toEqual([
+      "dotfile",
+      "platform",
+      "secret",
+      "secret",
+      "secret",
+    ]);
+  });
+
+  it.each([
+    [{ project: "../x", files: {} }, /project id "..\/x" is not valid/],
+    [{ project: "ok", files: { "a.txt": "x" } }, /file path "a.txt" is not a clean absolute path/],
+    [{ project: "ok", files: { "/a/../b": "x" } }, /file path "\/a\/..\/b" is not a clean/],
+    [{ project: "ok", files: { "/dir/": "x" } }, /is not a clean absolute path/],
+  ])("refuses %j with one line", async (options, message) => {
+    const kv = recording();
+    const error = await publishProject(kv, options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PublishError);
+    expect((error as Error).message).toMatch(message);
+    expect(kv.writes.filter((k) => !k.includes("/locks/"))).toEqual([]);
+  });
+
+  it("refuses to publish while a prune of the project runs, and publishes nothing", async () => {
+    const prefix = projectPrefix("", "pruned");
+    const prune = lockKey(prefix, "prune", Date.now(), "0000abcd");
+    await env.ASSETS.put(prune, "{}", { metadata: { t: 0, beat: Date.now() } });
+    const kv = recording();
+    await expect(
+      publishProject(kv, { project: "pruned", files: { "/a.txt": "a" } }),
+    ).rejects.toThrow(/a prune of project pruned is running; nothing was published/);
+    expect(await env.ASSETS.get(pointerKey(prefix))).toBeNull();
+    expect(kv.deletes).toHaveLength(1);
+    // A prune lock past its deadline is no prune.
+    await env.ASSETS.delete(prune);
+    const stale = lockKey(prefix, "prune", Date.now() - 11 * 60 * 1000, "0000abce");
+    await env.ASSETS.put(stale, "{}", { metadata: { t: 0, beat: Date.now() } });
+    const published = await publishProject(recording(), {
+      project: "pruned",
+      files: { "/a.txt": "a" },
+    });
+    expect(published.files).toBe(1);
+  });
+
+  it("stores a body larger than partSize in parts the handler joins", async () => {
+    const big = new Uint8Array(5000).map((_, i) => (i * 7) % 251);
+    const result = await publishProject(recording(), {
+      project: "parts",
+      files: { "/big.bin": big },
+      partSize: 1024,
+    });
+    expect(result.manifest.chunk).toBe(1024);
+    const response = await serve("parts", "/big.bin");
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(big);
+  });
+});
