@@ -70,6 +70,7 @@ export {
   previewFolder,
   previewKey,
   previewName,
+  uploadKey,
   isPreviewName,
   copyKey,
   projectPrefix,

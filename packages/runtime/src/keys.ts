@@ -106,6 +106,15 @@ export function previewFolder(prefix: string): string {
   return `${prefix}previews/`;
 }
 
+/**
+ * Key of upload session `id` (16 hex digits): the files a client is uploading to a Worker's
+ * upload handler, until it publishes them. Not content, so prune leaves it alone; it expires.
+ */
+export function uploadKey(prefix: string, id: string): string {
+  if (!/^[0-9a-f]{16}$/.test(id)) throw new Error(`upload id ${JSON.stringify(id)} is not valid`);
+  return `${prefix}uploads/${id}`;
+}
+
 /** Key of the manifest of preview `name`, which must pass {@link isPreviewName}. */
 export function previewKey(prefix: string, name: string): string {
   if (!isPreviewName(name)) throw new Error(`preview name ${JSON.stringify(name)} is not valid`);

@@ -30,6 +30,16 @@ export { createManifest, viteFingerprint, type ManifestFile } from "./build-mani
 export { contentTypeOf, isCompressible } from "./content-type.js";
 export { createHasher, hashBytes, type Hasher } from "./hash.js";
 export { neverPublished, type NeverPublished } from "./names.js";
+export {
+  createUploadHandler,
+  decodeBodies,
+  encodeBodies,
+  MAX_BATCH_BODIES,
+  SESSION_TTL,
+  type UploadFile,
+  type UploadHandler,
+  type UploadHandlerOptions,
+} from "./upload-handler.js";
 
 /** A file's body as a publisher may give it. */
 export type PublishBody = Uint8Array | ArrayBuffer | string | ReadableStream<Uint8Array>;
@@ -40,7 +50,7 @@ export interface PublishStorage {
   put(
     key: string,
     value: string | ArrayBuffer | Uint8Array,
-    options?: { metadata?: unknown },
+    options?: { metadata?: unknown; expirationTtl?: number },
   ): Promise<void>;
   delete(key: string): Promise<void>;
   list(options: { prefix: string; cursor?: string }): Promise<{
@@ -110,64 +120,23 @@ export async function publishProject(
   kv: PublishStorage,
   options: PublishOptions,
 ): Promise<PublishResult> {
-  const started = Date.now();
-  if (!isProjectId(options.project)) {
-    throw new PublishError(
-      `[kv-assets] project id ${JSON.stringify(options.project)} is not valid; use 1-64 letters, digits, "-" or "_", starting with a letter or digit`,
-    );
-  }
-  const prefix = projectPrefix(options.prefix ?? "", options.project);
+  const prefix = prefixOf(options.project, options.prefix);
   const chunk = options.partSize ?? KV_VALUE_LIMIT;
   const immutable = options.immutable ?? viteFingerprint();
   const precompress = options.precompress ?? true;
   const { accepted, skipped } = acceptedFiles(options.files);
-  const lock = lockKey(prefix, "sync", started, randomId());
-  const metadata = { t: Math.floor(started / 1000) };
-  let writes = 0;
-  const put = async (key: string, value: string | Uint8Array, meta?: unknown): Promise<void> => {
-    await kv.put(key, value, meta === undefined ? undefined : { metadata: meta });
-    writes += 1;
-  };
-
-  // The lock goes first, then a look at the others': a prune that started before sees it and
-  // deletes nothing any manifest names, and one this sees makes it stop here.
-  await put(lock, JSON.stringify({ kind: "sync", started }), { ...metadata, beat: started });
-  try {
-    const stored = new Set<string>();
-    for (const { name, metadata: meta } of await listAll(kv, prefix)) {
-      const parsed = parseLockKey(prefix, name);
-      if (parsed?.kind === "prune") {
-        const beat = (meta as { beat?: unknown } | undefined)?.beat;
-        const alive =
-          lockExpired("prune", parsed.started, typeof beat === "number" ? beat : parsed.started) ===
-          undefined;
-        if (alive) {
-          throw new PublishError(
-            `[kv-assets] a prune of project ${options.project} is running; nothing was published, publish again once it is done (at most 10 minutes)`,
-          );
-        }
-      }
-      if (isContentKey(prefix, name)) stored.add(name);
-    }
-    const known = knownContent(await kv.get(pointerKey(prefix), "text"));
-    const now = Math.floor(started / 1000);
+  return withPublishLock(kv, prefix, options.project, async (run) => {
     let newFiles = 0;
     const files: ManifestFile[] = [];
     for (const { path, body } of accepted) {
       const bytes = await bytesOf(body);
       const hash = await hashBytes(bytes);
-      const key = contentKey(prefix, hash);
-      const keys = partKeys(key, bytes.byteLength, chunk);
-      if (!keys.every((k) => stored.has(k))) {
-        newFiles += 1;
-        for (const [i, partKey] of keys.entries()) {
-          await put(partKey, bytes.subarray(i * chunk, (i + 1) * chunk), metadata);
-          stored.add(partKey);
-        }
-      }
+      if (await run.store(hash, bytes, chunk)) newFiles += 1;
       const contentType = contentTypeOf(path);
-      const carried = known.get(hash);
-      let variants = (carried?.variants ?? []).filter((v) => stored.has(contentKey(prefix, v[1])));
+      const carried = run.known.get(hash);
+      let variants = (carried?.variants ?? []).filter((v) =>
+        run.stored.has(contentKey(prefix, v[1])),
+      );
       const compressible =
         precompress &&
         bytes.byteLength >= 1024 &&
@@ -178,10 +147,7 @@ export async function publishProject(
         const gzipped = await gzip(bytes);
         if (gzipped.byteLength < bytes.byteLength * 0.95) {
           const vhash = await hashBytes(gzipped);
-          if (!stored.has(contentKey(prefix, vhash))) {
-            await put(contentKey(prefix, vhash), gzipped, metadata);
-            stored.add(contentKey(prefix, vhash));
-          }
+          await run.store(vhash, gzipped, chunk);
           variants = [["gzip", vhash, gzipped.byteLength]];
         }
       }
@@ -190,30 +156,122 @@ export async function publishProject(
         hash,
         size: bytes.byteLength,
         contentType,
-        lastModified: carried?.lastModified ?? now,
+        lastModified: carried?.lastModified ?? run.now,
         immutable: immutable(path),
         variants: variants.map(([encoding, vhash, size]) => ({ encoding, hash: vhash, size })),
       });
     }
-    const manifest = createManifest(files, {
-      prefix,
-      chunk,
-      created: started,
-      acceptVariants: true,
-    });
-    const json = JSON.stringify(manifest);
-    if (json.length > KV_VALUE_LIMIT) {
-      throw new PublishError(
-        `[kv-assets] the manifest of project ${options.project} is ${json.length} bytes, over KV's 25 MiB value limit; publish fewer files per project`,
-      );
+    const manifest = await run.record(files, chunk);
+    return { manifest, files: files.length, newFiles, skipped, writes: run.writes() };
+  });
+}
+
+/** What a publish holding the project's lock can do: store bodies, then record the deploy. */
+export interface PublishRun {
+  /** Content keys storage holds, listed once the lock was taken, and those written since. */
+  stored: Set<string>;
+  /** Last-Modified and variants of the content the live deploy had, by hash. */
+  known: Map<string, { lastModified: number; variants: ManifestVariant[] }>;
+  /** The publish's time, in seconds: Last-Modified of new content. */
+  now: number;
+  /** Writes `bytes` under `hash` (in parts over `chunk`) unless stored; whether it wrote. */
+  store(hash: string, bytes: Uint8Array, chunk: number): Promise<boolean>;
+  /** Builds the manifest and writes the history record and then the pointer. */
+  record(files: ManifestFile[], chunk: number): Promise<AssetManifest>;
+  writes(): number;
+}
+
+/**
+ * Runs `publish` holding a lock record like a sync's, written before it looks at storage, so a
+ * prune that starts meanwhile deletes nothing any manifest names; refuses while a prune of the
+ * project runs. The lock is removed afterwards, whatever happened.
+ */
+export async function withPublishLock<T>(
+  kv: PublishStorage,
+  prefix: string,
+  project: string,
+  publish: (run: PublishRun) => Promise<T>,
+): Promise<T> {
+  const started = Date.now();
+  const lock = lockKey(prefix, "sync", started, randomId());
+  const metadata = { t: Math.floor(started / 1000) };
+  let writes = 0;
+  const put = async (key: string, value: string | Uint8Array, meta?: unknown): Promise<void> => {
+    await kv.put(key, value, meta === undefined ? undefined : { metadata: meta });
+    writes += 1;
+  };
+  await put(lock, JSON.stringify({ kind: "sync", started }), { ...metadata, beat: started });
+  try {
+    const stored = new Set<string>();
+    for (const { name, metadata: meta } of await listAll(kv, prefix)) {
+      const parsed = parseLockKey(prefix, name);
+      if (parsed?.kind === "prune") {
+        const beat = (meta as { beat?: unknown } | undefined)?.beat;
+        const expired = lockExpired(
+          "prune",
+          parsed.started,
+          typeof beat === "number" ? beat : parsed.started,
+        );
+        if (expired === undefined) {
+          throw new PublishError(
+            `[kv-assets] a prune of project ${project} is running; nothing was published, publish again once it is done (at most 10 minutes)`,
+          );
+        }
+      }
+      if (isContentKey(prefix, name)) stored.add(name);
     }
-    await put(historyKey(prefix, started), json);
-    await put(pointerKey(prefix), json);
-    return { manifest, files: files.length, newFiles, skipped, writes };
+    const known = knownContent(await kv.get(pointerKey(prefix), "text"));
+    return await publish({
+      stored,
+      known,
+      now: Math.floor(started / 1000),
+      async store(hash, bytes, chunk) {
+        const keys = partKeys(contentKey(prefix, hash), bytes.byteLength, chunk);
+        if (keys.every((k) => stored.has(k))) return false;
+        for (const [i, partKey] of keys.entries()) {
+          await put(partKey, bytes.subarray(i * chunk, (i + 1) * chunk), metadata);
+          stored.add(partKey);
+        }
+        return true;
+      },
+      async record(files, chunk) {
+        const manifest = createManifest(files, {
+          prefix,
+          chunk,
+          created: started,
+          acceptVariants: true,
+        });
+        const json = JSON.stringify(manifest);
+        if (json.length > KV_VALUE_LIMIT) {
+          throw new PublishError(
+            `[kv-assets] the manifest of project ${project} is ${json.length} bytes, over KV's 25 MiB value limit; publish fewer files per project`,
+          );
+        }
+        await put(historyKey(prefix, started), json);
+        await put(pointerKey(prefix), json);
+        return manifest;
+      },
+      writes: () => writes,
+    });
   } finally {
     // A lock left behind goes stale in minutes; failing to delete it is not the publish failing.
     await kv.delete(lock).catch(() => {});
   }
+}
+
+/** The key prefix of `project`, or a {@link PublishError} naming a bad id. */
+export function prefixOf(project: string, prefix = ""): string {
+  if (!isProjectId(project)) {
+    throw new PublishError(
+      `[kv-assets] project id ${JSON.stringify(project)} is not valid; use 1-64 letters, digits, "-" or "_", starting with a letter or digit`,
+    );
+  }
+  return projectPrefix(prefix, project);
+}
+
+/** Whether `path` is a clean URL path a file can be published at, like `/index.html`. */
+export function isFilePath(path: string): boolean {
+  return decodePath(path) === path && !path.endsWith("/");
 }
 
 function acceptedFiles(files: Record<string, PublishBody>): {
@@ -223,7 +281,7 @@ function acceptedFiles(files: Record<string, PublishBody>): {
   const accepted: { path: string; body: PublishBody }[] = [];
   const skipped: { path: string; reason: NeverPublished }[] = [];
   for (const [path, body] of Object.entries(files)) {
-    if (decodePath(path) !== path || path.endsWith("/")) {
+    if (!isFilePath(path)) {
       throw new PublishError(
         `[kv-assets] file path ${JSON.stringify(path)} is not a clean absolute path like "/index.html"`,
       );
