@@ -14,6 +14,7 @@ import type { SyncLogger, SyncOptions } from "./options.js";
 import { syncAssets } from "./sync.js";
 import { unlockAssets } from "./unlock.js";
 import { listDeploys, removePreview, rollbackDeploy } from "./deploys.js";
+import { pushAssets } from "./push.js";
 
 /** This package's version, for --version. */
 const VERSION = (
@@ -31,6 +32,8 @@ Usage:
   kv-assets deploys [options]      list the deploys kept and the previews
   kv-assets rollback [<deploy>]    make an earlier deploy live again (default: the one before)
   kv-assets remove-preview <name>  remove a preview published with sync --preview
+  kv-assets push <dir> --to <url> --project <id>
+                                   publish <dir> through a platform Worker's upload API
 
 Run "kv-assets <command> --help" for the options of a command, "kv-assets --version" for the version.
 `;
@@ -134,6 +137,23 @@ ${SHARED}
   -h, --help          show this help
 `;
 
+const PUSH_HELP = `Usage: kv-assets push <dir> --to <url> --project <id> [options]
+
+Publishes <dir> as project <id> through a platform Worker that serves createUploadHandler at <url>
+(from @kv-assets/runtime/publish): lists the files, uploads the bodies the Worker lacks in batches,
+then publishes. Running it again after an interruption sends only what is left.
+
+Options:
+  --to <url>          URL of the upload API (its basePath)
+  --project <id>      the project to publish
+  --header <h: v>     a header every request carries (repeatable); KV_ASSETS_PUSH_TOKEN in the
+                      environment sends "Authorization: Bearer <token>"
+  --exclude <glob>    leave matching files out (gitignore syntax; repeatable)
+  --no-precompress    do not make and send br/gzip variants
+  --source-maps       publish *.map files too
+  -h, --help          show this help
+`;
+
 /** Where the CLI writes; tests pass their own. */
 export interface CliIo {
   stdout(text: string): void;
@@ -165,10 +185,11 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       deploys,
       rollback,
       "remove-preview": removePreviewCommand,
+      push,
     };
     if (!Object.hasOwn(commands, command)) {
       io.stderr(
-        `[kv-assets] unknown command "${command}"; use sync, prune, unlock, deploys, rollback or remove-preview (see kv-assets --help)\n`,
+        `[kv-assets] unknown command "${command}"; use sync, prune, unlock, deploys, rollback, remove-preview or push (see kv-assets --help)\n`,
       );
       return 1;
     }
@@ -421,6 +442,55 @@ async function removePreviewCommand(args: string[], io: CliIo): Promise<number> 
     ...connection(values),
     name: positionals[0] as string,
     logger: ioLogger(io),
+  });
+  return 0;
+}
+
+async function push(args: string[], io: CliIo, signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parse(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        to: { type: "string" },
+        project: { type: "string" },
+        header: { type: "string", multiple: true },
+        exclude: { type: "string", multiple: true },
+        "no-precompress": { type: "boolean" },
+        "source-maps": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }),
+  );
+  if (values.help) {
+    io.stdout(PUSH_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1 || values.to === undefined || values.project === undefined) {
+    io.stderr(
+      "[kv-assets] push needs one folder, --to <url> and --project <id>: kv-assets push dist --to https://platform.example/api/ --project acme (see kv-assets push --help)\n",
+    );
+    return 1;
+  }
+  const headers: Record<string, string> = {};
+  const token = process.env.KV_ASSETS_PUSH_TOKEN;
+  if (token) headers["Authorization"] = `Bearer ${token}`;
+  for (const header of values.header ?? []) {
+    const colon = header.indexOf(":");
+    if (colon < 1) throw new KvAssetsError(`--header takes "Name: value", got "${header}"`);
+    headers[header.slice(0, colon).trim()] = header.slice(colon + 1).trim();
+  }
+  await pushAssets({
+    dir: resolve(positionals[0] as string),
+    url: values.to,
+    project: values.project,
+    headers,
+    exclude: values.exclude,
+    includeSourceMaps: values["source-maps"],
+    precompress: values["no-precompress"] ? false : undefined,
+    logger: ioLogger(io),
+    signal,
   });
   return 0;
 }

@@ -9,6 +9,8 @@ export type { PruneOptions, PruneResult } from "./prune.js";
 export { unlockAssets } from "./unlock.js";
 export type { UnlockOptions } from "./unlock.js";
 export { listDeploys, rollbackDeploy, removePreview } from "./deploys.js";
+export { pushAssets } from "./push.js";
+export type { PushOptions, PushResult } from "./push.js";
 export type { Deploy, DeployOptions, Preview } from "./deploys.js";
 export type { KvTarget, KvEntry, ListedKey } from "./target.js";
 export { KvAssetsError } from "./errors.js";

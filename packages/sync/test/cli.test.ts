@@ -21,6 +21,7 @@ describe("kv-assets CLI", () => {
     ["deploys", "--help"],
     ["rollback", "--help"],
     ["remove-preview", "--help"],
+    ["push", "--help"],
   ])("prints help for %s and exits 0", async (...argv) => {
     const { code, out } = await run(argv);
     expect(code).toBe(0);
@@ -30,13 +31,18 @@ describe("kv-assets CLI", () => {
   it.each([
     [
       ["deploy"],
-      /unknown command "deploy"; use sync, prune, unlock, deploys, rollback or remove-preview/,
+      /unknown command "deploy"; use sync, prune, unlock, deploys, rollback, remove-preview or push/,
     ],
     [["toString"], /unknown command "toString"/],
     [["sync"], /sync needs exactly one folder/],
     [["sync", "dist", "--bogus"], /Unknown option '--bogus'.* \(see --help\)/],
     [["prune", "--keep", "two"], /--keep takes a whole number, got "two"/],
     [["prune", "dist"], /prune takes no folder/],
+    [["push", "dist"], /push needs one folder, --to <url> and --project <id>/],
+    [
+      ["push", "dist", "--to", "http://x", "--project", "a", "--header", "nocolon"],
+      /--header takes "Name: value", got "nocolon"/,
+    ],
     [["unlock", "dist"], /unlock takes no folder/],
     [
       ["sync", "dist", "--base-path", "app"],
