@@ -4,5 +4,6 @@ export default [
   "packages/sync/vitest.config.ts",
   "packages/vite/vitest.config.ts",
   "playground/vitest.config.ts",
+  "examples/platform/vitest.config.ts",
   "bench/vitest.config.ts",
 ];

@@ -25,13 +25,14 @@ export interface UploadFile {
   variants?: { encoding: ContentEncoding; hash: string; size: number }[];
 }
 
-/** Options of {@link createUploadHandler}. */
-export interface UploadHandlerOptions {
+/** Options of {@link createUploadHandler}; `Context` is what each call passes on (its `env`). */
+export interface UploadHandlerOptions<Context = undefined> {
   /**
-   * Whether `request` may publish `project`: check its credentials here. Resolve `false` for a
-   * 403; nothing of the request is read before.
+   * Whether `request` may publish `project`: check its credentials here, with the `context` the
+   * handler was called with (the Worker's `env`, say). Resolve `false` for a 403; nothing of the
+   * request is read before.
    */
-  authorize(request: Request, project: string): boolean | Promise<boolean>;
+  authorize(request: Request, project: string, context: Context): boolean | Promise<boolean>;
   /**
    * Largest project a session may publish: files, and bytes of their bodies. Over it, the
    * session is refused with 413 and a message naming the limit.
@@ -56,7 +57,11 @@ export interface UploadHandlerOptions {
 }
 
 /** Answers a request of the upload API, or `null` when it is for another path. */
-export type UploadHandler = (request: Request, storage: PublishStorage) => Promise<Response | null>;
+export type UploadHandler<Context = undefined> = (
+  request: Request,
+  storage: PublishStorage,
+  context: Context,
+) => Promise<Response | null>;
 
 /** Bodies a batch may carry, so one request stays within a Worker's KV operations. */
 export const MAX_BATCH_BODIES = 500;
@@ -75,14 +80,16 @@ export const SESSION_TTL = 24 * 3600;
  *   when not), then publishes as `publishProject` does; 200 `{ files, created }`.
  * Errors are JSON `{ error }` with 400, 403, 404, 409 or 413.
  */
-export function createUploadHandler(options: UploadHandlerOptions): UploadHandler {
+export function createUploadHandler<Context = undefined>(
+  options: UploadHandlerOptions<Context>,
+): UploadHandler<Context> {
   const base = (options.basePath ?? "/").replace(/\/?$/, "/");
   const immutable = options.immutable ?? viteFingerprint();
   const route = new RegExp(
     `^${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}projects/([^/]+)/sessions(?:/([0-9a-f]{16})/(bodies|publish))?$`,
   );
 
-  return async function handleUpload(request, storage) {
+  return async function handleUpload(request, storage, context) {
     const match = route.exec(new URL(request.url).pathname);
     if (!match) return null;
     const [, project = "", session, action] = match;
@@ -90,7 +97,7 @@ export function createUploadHandler(options: UploadHandlerOptions): UploadHandle
       // A project id has no character a URL encodes, so the segment is taken as it is.
       const id = project;
       const prefix = prefixOf(id, options.prefix);
-      if (!(await options.authorize(request, id))) {
+      if (!(await options.authorize(request, id, context))) {
         return failure(403, `not allowed to publish project ${id}`);
       }
       if (session === undefined && request.method === "POST") {

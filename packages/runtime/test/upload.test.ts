@@ -26,7 +26,7 @@ async function call(method: string, path: string, body?: BodyInit, token = TOKEN
     body,
     headers: { Authorization: `Bearer ${token}` },
   });
-  const response = (await handler(request, env.ASSETS))!;
+  const response = (await handler(request, env.ASSETS, undefined))!;
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
@@ -192,7 +192,11 @@ describe("createUploadHandler", () => {
   });
 
   it("resolves null for paths outside the API", async () => {
-    const response = await handler(new Request("https://platform.example/other"), env.ASSETS);
+    const response = await handler(
+      new Request("https://platform.example/other"),
+      env.ASSETS,
+      undefined,
+    );
     expect(response).toBeNull();
   });
 });

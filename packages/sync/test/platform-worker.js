@@ -11,7 +11,7 @@ const upload = createUploadHandler({
 
 export default {
   async fetch(request, env) {
-    const answered = await upload(request, env.ASSETS);
+    const answered = await upload(request, env.ASSETS, env);
     if (answered) return answered;
     const project = request.headers.get("X-Project") ?? "";
     const manifest = await loadManifest(env.ASSETS, { project, ttl: 0 });
