@@ -31,6 +31,11 @@ export { contentTypeOf, isCompressible } from "./content-type.js";
 export { createHasher, hashBytes, type Hasher } from "./hash.js";
 export { neverPublished, type NeverPublished } from "./names.js";
 export {
+  deleteProject,
+  type DeleteProjectOptions,
+  type DeleteProjectResult,
+} from "./delete-project.js";
+export {
   createUploadHandler,
   decodeBodies,
   encodeBodies,

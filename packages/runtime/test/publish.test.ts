@@ -5,7 +5,13 @@ import { describe, expect, it } from "vitest";
 import { createAssetHandler, loadManifest, type AssetManifest } from "../src/index.js";
 import { contentKey, historyFolder, lockKey, pointerKey, projectPrefix } from "../src/keys.js";
 import { getAsset } from "../src/manifest.js";
-import { hashBytes, publishProject, PublishError, type PublishStorage } from "../src/publish.js";
+import {
+  deleteProject,
+  hashBytes,
+  publishProject,
+  PublishError,
+  type PublishStorage,
+} from "../src/publish.js";
 
 const css = "body { color: rebeccapurple; margin: 0 auto; }\n".repeat(60);
 
@@ -185,5 +191,50 @@ describe("publishProject", () => {
     expect(result.manifest.chunk).toBe(1024);
     const response = await serve("parts", "/big.bin");
     expect(new Uint8Array(await response.arrayBuffer())).toEqual(big);
+  });
+});
+
+describe("deleteProject", () => {
+  const keysOf = async (project: string) =>
+    (await env.ASSETS.list({ prefix: projectPrefix("", project) })).keys.map((k) => k.name);
+
+  it("deletes every key of the project, its manifest record first, and no other project's", async () => {
+    const files = {
+      "/index.html": "<h1>gone</h1>",
+      "/a.txt": "a",
+      "/b.txt": "b",
+      "/style.css": css,
+    };
+    await publishProject(recording(), { project: "doomed", files });
+    await publishProject(recording(), { project: "doomed", files: { ...files, "/c.txt": "c" } });
+    await publishProject(recording(), { project: "kept", files: { "/index.html": "kept" } });
+    const before = await keysOf("doomed");
+    const kv = recording();
+    const first = await deleteProject(kv, "doomed", { limit: 3 });
+    expect(first).toEqual({ deleted: 3, done: false });
+    expect(kv.deletes[0]).toBe(pointerKey(projectPrefix("", "doomed")));
+    expect(await loadManifest(env.ASSETS, { project: "doomed", ttl: 0 })).toBeNull();
+    let result = first;
+    let calls = 1;
+    while (!result.done) {
+      result = await deleteProject(recording(), "doomed", { limit: 3 });
+      calls += 1;
+    }
+    expect(calls).toBe(Math.ceil(before.length / 3));
+    expect(await keysOf("doomed")).toEqual([]);
+    expect(await (await serve("kept", "/")).text()).toBe("kept");
+  });
+
+  it("refuses while a publish of the project runs, and deletes nothing", async () => {
+    await publishProject(recording(), { project: "busy", files: { "/a.txt": "a" } });
+    const prefix = projectPrefix("", "busy");
+    const sync = lockKey(prefix, "sync", Date.now(), "0000beef");
+    await env.ASSETS.put(sync, "{}", { metadata: { t: 0, beat: Date.now() } });
+    const before = await keysOf("busy");
+    await expect(deleteProject(recording(), "busy")).rejects.toThrow(
+      /a publish of project busy is running; nothing was deleted/,
+    );
+    expect(await keysOf("busy")).toEqual(before);
+    await env.ASSETS.delete(sync);
   });
 });
