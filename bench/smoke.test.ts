@@ -35,6 +35,12 @@ describe("benchmarks in smoke mode", () => {
     expect(output).toContain("| kv-assets");
   });
 
+  it("bench:publish prints a row for each run", () => {
+    const output = runBench("publish");
+    for (const run of ["cold", "warm (no change)", "one file changed"])
+      expect(output).toContain(run);
+  });
+
   it("bench:sync prints local, remote, hashing and large-file tables", () => {
     const output = runBench("sync");
     expect(output).toContain("wrangler kv bulk put --local");
