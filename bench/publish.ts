@@ -4,9 +4,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { build } from "esbuild";
-import { Miniflare } from "miniflare";
 import { pushAssets, syncAssets, type SyncOptions } from "@kv-assets/sync";
+import { startPlatform } from "../packages/sync/test/workerd.js";
 import {
   contentOf,
   generateSite,
@@ -38,7 +37,7 @@ for (const count of counts) {
     }),
   );
   const changed = site.find((f) => f.path.endsWith(".html")) as GeneratedFile;
-  const mf = await platform(root);
+  const { mf, out } = await startPlatform(join(root, "push-state"));
   const url = new URL("/api/", await mf.ready).href;
   const kv = await mf.getKVNamespace("ASSETS");
   let requests = 0;
@@ -104,6 +103,7 @@ for (const count of counts) {
   }
   await mf.dispose();
   rmSync(root, { recursive: true, force: true });
+  rmSync(out, { recursive: true, force: true });
 }
 
 console.log(
@@ -126,33 +126,3 @@ console.log(
 console.log(
   "\npush = `pushAssets` against createUploadHandler in workerd (Miniflare, KV persisted on disk as wrangler's local state is); sync = `syncAssets` with `project` into wrangler's local state. New KV keys per file counts what the push left in the namespace (bodies, history record, pointer) over the files.",
 );
-
-/** The platform Worker of the sync tests, bundled, in a workerd with KV persisted under `root`. */
-async function platform(root: string): Promise<Miniflare> {
-  const out = join(root, "worker");
-  await build({
-    entryPoints: [
-      join(import.meta.dirname, "..", "packages", "sync", "test", "platform-worker.js"),
-    ],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    loader: { ".wasm": "copy" },
-    outdir: out,
-    logLevel: "error",
-  });
-  return new Miniflare({
-    modules: true,
-    scriptPath: join(out, "platform-worker.js"),
-    modulesRoot: out,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2026-02-01",
-    kvNamespaces: ["ASSETS"],
-    kvPersist: join(root, "push-state"),
-  });
-}

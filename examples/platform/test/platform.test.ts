@@ -6,8 +6,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { build } from "esbuild";
-import { Miniflare } from "miniflare";
+import { Miniflare, type WorkerOptions } from "miniflare";
+import { bundledWorker, bundleWorker } from "../../../packages/sync/test/workerd.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
@@ -18,53 +18,26 @@ let mf: Miniflare;
 let out: string;
 let url: URL;
 
-/** Bundles a Worker as wrangler would: the packages' workerd builds, wasm as a module. */
-async function bundle(entry: string): Promise<string> {
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    external: ["cloudflare:*"],
-    loader: { ".wasm": "copy" },
-    outdir: out,
-    logLevel: "error",
-  });
-  return join(out, entry.replace(/^.*\//, "").replace(/\.ts$/, ".js"));
-}
-
-const worker = (name: string, scriptPath: string, more: object) => ({
-  name,
-  modules: true,
-  scriptPath,
-  modulesRoot: out,
-  modulesRules: [
-    { type: "ESModule" as const, include: ["**/*.js"] },
-    { type: "CompiledWasm" as const, include: ["**/*.wasm"] },
-  ],
-  compatibilityDate: "2026-02-01",
-  ...more,
-});
-
 beforeAll(async () => {
   out = await mkdtemp(join(tmpdir(), "kv-assets-example-"));
-  const platform = await bundle(join(example, "src", "platform.ts"));
-  const assets = await bundle(join(example, "src", "assets.ts"));
-  const caller = await bundle(join(example, "test", "caller.js"));
+  const bundle = (entry: string) => bundleWorker(join(example, entry), out);
   mf = new Miniflare({
     workers: [
-      worker("platform", platform, {
+      bundledWorker(await bundle("src/platform.ts"), out, {
+        name: "platform",
         kvNamespaces: { ASSETS: "sites" },
         workerLoaders: { LOADER: {} },
         bindings: { UPLOAD_TOKEN: TOKEN },
-      }),
-      worker("assets", assets, {
+      } as WorkerOptions),
+      bundledWorker(await bundle("src/assets.ts"), out, {
+        name: "assets",
         kvNamespaces: { ASSETS: "sites" },
         bindings: { PROJECT_FROM: "host" },
       }),
-      worker("caller", caller, { serviceBindings: { ASSETS: "assets" } }),
+      bundledWorker(await bundle("test/caller.js"), out, {
+        name: "caller",
+        serviceBindings: { ASSETS: "assets" },
+      }),
     ],
   });
   url = await mf.ready;

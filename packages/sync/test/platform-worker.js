@@ -5,7 +5,7 @@ import { createUploadHandler } from "@kv-assets/runtime/publish";
 
 const upload = createUploadHandler({
   authorize: (request) => request.headers.get("Authorization") === "Bearer tenant-token",
-  quota: { files: 1000 },
+  quota: { files: 20_000 },
   basePath: "/api/",
 });
 

@@ -4,12 +4,12 @@
 import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pushAssets } from "../src/index.js";
 import { runCli } from "../src/cli.js";
 import { memoryLogger } from "./project.js";
+import { startPlatform } from "./workerd.js";
 
 let mf: Miniflare;
 let url: URL;
@@ -17,30 +17,7 @@ let out: string;
 const css = "body { color: rebeccapurple; margin: 0 auto; }\n".repeat(60);
 
 beforeAll(async () => {
-  out = await mkdtemp(join(tmpdir(), "kv-assets-platform-"));
-  // Bundled as wrangler would: the runtime's workerd builds, its wasm as a module beside it.
-  await build({
-    entryPoints: [join(import.meta.dirname, "platform-worker.js")],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    loader: { ".wasm": "copy" },
-    outdir: out,
-    logLevel: "error",
-  });
-  mf = new Miniflare({
-    modules: true,
-    scriptPath: join(out, "platform-worker.js"),
-    modulesRoot: out,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2026-02-01",
-    kvNamespaces: ["ASSETS"],
-  });
+  ({ mf, out } = await startPlatform());
   url = await mf.ready;
 }, 60_000);
 
@@ -164,12 +141,12 @@ describe("kv-assets push", () => {
     await mkdir(join(dir, "docs"));
     await writeFile(join(dir, "index.html"), "<h1>from the cli</h1>");
     await writeFile(join(dir, "docs", "page.html"), "<p>docs</p>");
-    let out = "";
+    let printed = "";
     let err = "";
     process.env.KV_ASSETS_PUSH_TOKEN = "tenant-token";
     try {
       const code = await runCli(["push", dir, "--to", api(), "--project", "cli"], {
-        stdout: (t) => (out += t),
+        stdout: (t) => (printed += t),
         stderr: (t) => (err += t),
       });
       expect(err).toBe("");
@@ -178,7 +155,7 @@ describe("kv-assets push", () => {
       delete process.env.KV_ASSETS_PUSH_TOKEN;
       await rm(dir, { recursive: true, force: true });
     }
-    expect(out).toMatch(/pushed 2 files of project cli/);
+    expect(printed).toMatch(/pushed 2 files of project cli/);
     expect((await get("cli", "/docs/page")).text).toBe("<p>docs</p>");
   });
 });
