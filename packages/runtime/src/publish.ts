@@ -225,7 +225,8 @@ export async function withPublishLock<T>(
       }
       if (isContentKey(prefix, name)) stored.add(name);
     }
-    const known = knownContent(await kv.get(pointerKey(prefix), "text"));
+    const record = await kv.get(pointerKey(prefix), "text");
+    const known = knownContent(record);
     return await publish({
       stored,
       known,
@@ -247,6 +248,9 @@ export async function withPublishLock<T>(
           acceptVariants: true,
         });
         const json = JSON.stringify(manifest);
+        // An unchanged deploy writes nothing: the live record already says all of it.
+        const live = record === null ? undefined : liveManifest(record);
+        if (live && JSON.stringify({ ...manifest, created: live.created }) === record) return live;
         if (json.length > KV_VALUE_LIMIT) {
           throw new PublishError(
             `[kv-assets] the manifest of project ${project} is ${json.length} bytes, over KV's 25 MiB value limit; publish fewer files per project`,
@@ -298,21 +302,25 @@ function acceptedFiles(files: Record<string, PublishBody>): {
   return { accepted, skipped };
 }
 
+/** The live deploy's manifest, when its record is a whole manifest. */
+function liveManifest(record: string): AssetManifest | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(record);
+  } catch {
+    return undefined;
+  }
+  const { problem, sharded } = validateManifestRecord(value);
+  return problem || sharded ? undefined : (value as AssetManifest);
+}
+
 /** Last-Modified and variants by content hash, of the live deploy's manifest when it is whole. */
 function knownContent(
   record: string | null,
 ): Map<string, { lastModified: number; variants: ManifestVariant[] }> {
   const known = new Map<string, { lastModified: number; variants: ManifestVariant[] }>();
-  if (record === null) return known;
-  let value: unknown;
-  try {
-    value = JSON.parse(record);
-  } catch {
-    return known;
-  }
-  const { problem, sharded } = validateManifestRecord(value);
-  if (problem || sharded) return known;
-  const manifest = value as AssetManifest;
+  const manifest = record === null ? undefined : liveManifest(record);
+  if (manifest === undefined) return known;
   for (const [hash, , , time, , variants] of Object.values(manifest.files)) {
     const lastModified = manifest.times[time];
     if (lastModified !== undefined && !known.has(hash)) {

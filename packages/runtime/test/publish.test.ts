@@ -110,6 +110,15 @@ describe("publishProject", () => {
     expect(getAsset(second.manifest, "/style.css")).toEqual(getAsset(first.manifest, "/style.css"));
   });
 
+  it("records no new deploy when nothing changed", async () => {
+    const files = { "/index.html": "<h1>same</h1>", "/style.css": css };
+    const first = await publishProject(recording(), { project: "same", files });
+    const kv = recording();
+    const second = await publishProject(kv, { project: "same", files });
+    expect(second.manifest).toEqual(first.manifest);
+    expect(kv.writes.filter((k) => !k.includes("/locks/"))).toEqual([]);
+  });
+
   it("keeps each project's keys under its own prefix and never serves another's files", async () => {
     await publishProject(recording(), { project: "one", files: { "/only-one.txt": "one" } });
     await publishProject(recording(), { project: "two", files: { "/only-two.txt": "two" } });

@@ -12,6 +12,8 @@ import type { ContentEncoding } from "@kv-assets/runtime";
 import { changedWhileSyncing, fail } from "./errors.js";
 import type { SyncLogger } from "./options.js";
 import { DEFAULT_BROTLI_QUALITY, precompress } from "./precompress.js";
+import { hashSources, type Hashed } from "./hashing.js";
+import { eachLimited } from "./limit.js";
 import { describeSkipped, scanDirectory, type ScanOptions } from "./scan.js";
 import { fromFolder, fromMemory, WHOLE_READ_LIMIT, type Source } from "./sources.js";
 
@@ -124,32 +126,34 @@ interface Listed {
   readers: Map<string, () => Promise<Uint8Array>>;
 }
 
-// Hashes every file and makes its variants, keeping the variants (they are made once) and the
-// way to read each file again when its body must be sent.
+// Hashes every file as a sync does, makes the variants of compressible ones (kept: they are made
+// once), and keeps the way to read each file again when its body must be sent.
 async function listFiles(sources: Source[], options: PushOptions): Promise<Listed> {
   const encodings: ContentEncoding[] = options.precompress === false ? [] : ["br", "gzip"];
+  const oversized = sources.find((source) => source.size > WHOLE_READ_LIMIT);
+  if (oversized) {
+    fail(
+      `${oversized.path} is ${oversized.size} bytes; push sends files of up to 25 MiB, publish larger ones with kv-assets sync --project`,
+    );
+  }
+  const hashed = await hashSources(
+    sources,
+    { chunk: WHOLE_READ_LIMIT, maxFileSize: WHOLE_READ_LIMIT },
+    () => {},
+  );
   const files: UploadFile[] = [];
   const readers = new Map<string, () => Promise<Uint8Array>>();
-  for (const source of sources) {
-    if (source.size > WHOLE_READ_LIMIT) {
-      fail(
-        `${source.path} is ${source.size} bytes; push sends files of up to 25 MiB, publish larger ones with kv-assets sync --project`,
-      );
-    }
-    const bytes = await source.read();
-    const hash = await hashBytes(bytes);
-    readers.set(hash, async () => {
-      const again = await source.read();
-      if ((await hashBytes(again)) !== hash) changedWhileSyncing(source.path);
-      return again;
-    });
+  await eachLimited(sources, 8, async (source) => {
+    const { hash, size } = hashed.get(source) as Hashed;
+    const read = async (): Promise<Uint8Array> => {
+      const bytes = await source.read();
+      if ((await hashBytes(bytes)) !== hash) changedWhileSyncing(source.path);
+      return bytes;
+    };
+    readers.set(hash, read);
     const variants = [];
-    if (
-      encodings.length > 0 &&
-      bytes.byteLength >= 1024 &&
-      isCompressible(contentTypeOf(source.path))
-    ) {
-      for (const variant of await precompress(bytes, {
+    if (encodings.length > 0 && size >= 1024 && isCompressible(contentTypeOf(source.path))) {
+      for (const variant of await precompress(await read(), {
         encodings,
         brotliQuality: options.brotliQuality ?? DEFAULT_BROTLI_QUALITY,
       })) {
@@ -158,13 +162,8 @@ async function listFiles(sources: Source[], options: PushOptions): Promise<Liste
         variants.push({ encoding: variant.encoding, hash: vhash, size: variant.bytes.byteLength });
       }
     }
-    files.push({
-      path: source.path,
-      hash,
-      size: bytes.byteLength,
-      ...(variants.length ? { variants } : {}),
-    });
-  }
+    files.push({ path: source.path, hash, size, ...(variants.length ? { variants } : {}) });
+  });
   return { files, readers };
 }
 
