@@ -33,6 +33,9 @@ export type {
   PageLinks,
 } from "./manifest.js";
 export { createManifest, alternatesOf, tableIndex, viteFingerprint } from "./build-manifest.js";
+export { manifestKeys, bucketKeys, isStored } from "./manifest-keys.js";
+export { retainedGroups, DEFAULT_RETAIN } from "./retain.js";
+export type { RetainSettings } from "./retain.js";
 export type { ManifestFile } from "./build-manifest.js";
 export { parseHeadersFile, MAX_HEADER_RULES } from "./headers-file.js";
 export type { HeaderRule } from "./headers-file.js";

@@ -25,6 +25,7 @@ import {
 } from "./manifest.js";
 import { neverPublished, type NeverPublished } from "./names.js";
 import { decodePath } from "./path.js";
+import { DEFAULT_RETAIN, retainedGroups, type RetainSettings } from "./retain.js";
 
 export { createManifest, viteFingerprint, type ManifestFile } from "./build-manifest.js";
 export { contentTypeOf, isCompressible } from "./content-type.js";
@@ -92,6 +93,11 @@ export interface PublishOptions {
    * @default 26214400 (KV's 25 MiB limit)
    */
   partSize?: number;
+  /**
+   * How long fingerprinted files the deploy drops stay served, as the sync's `retain`.
+   * @default { deploys: 10, seconds: 604800 } (7 days)
+   */
+  retain?: Partial<RetainSettings> | false;
 }
 
 /** What {@link publishProject} did. */
@@ -130,7 +136,8 @@ export async function publishProject(
   const immutable = options.immutable ?? viteFingerprint();
   const precompress = options.precompress ?? true;
   const { accepted, skipped } = acceptedFiles(options.files);
-  return withPublishLock(kv, prefix, options.project, async (run) => {
+  const locked = { prefix, project: options.project, retain: retainOf(options.retain) };
+  return withPublishLock(kv, locked, async (run) => {
     let newFiles = 0;
     const files: ManifestFile[] = [];
     for (const { path, body } of accepted) {
@@ -193,8 +200,7 @@ export interface PublishRun {
  */
 export async function withPublishLock<T>(
   kv: PublishStorage,
-  prefix: string,
-  project: string,
+  { prefix, project, retain }: { prefix: string; project: string; retain: RetainSettings },
   publish: (run: PublishRun) => Promise<T>,
 ): Promise<T> {
   const started = Date.now();
@@ -247,9 +253,13 @@ export async function withPublishLock<T>(
           created: started,
           acceptVariants: true,
         });
+        const live = record === null ? undefined : liveManifest(record);
+        const now = Math.floor(started / 1000);
+        const present = (key: string, inBucket: boolean) => !inBucket && stored.has(key);
+        const retained = retainedGroups(live, manifest, retain, now, present);
+        if (retained.length > 0) manifest.retained = retained;
         const json = JSON.stringify(manifest);
         // An unchanged deploy writes nothing: the live record already says all of it.
-        const live = record === null ? undefined : liveManifest(record);
         if (live && JSON.stringify({ ...manifest, created: live.created }) === record) return live;
         if (json.length > KV_VALUE_LIMIT) {
           throw new PublishError(
@@ -266,6 +276,15 @@ export async function withPublishLock<T>(
     // A lock left behind goes stale in minutes; failing to delete it is not the publish failing.
     await kv.delete(lock).catch(() => {});
   }
+}
+
+/** The retention a publish runs with, from its `retain` option. */
+export function retainOf(retain: Partial<RetainSettings> | false | undefined): RetainSettings {
+  if (retain === false) return { deploys: 0, seconds: 0 };
+  return {
+    deploys: retain?.deploys ?? DEFAULT_RETAIN.deploys,
+    seconds: retain?.seconds ?? DEFAULT_RETAIN.seconds,
+  };
 }
 
 /** The key prefix of `project`, or a {@link PublishError} naming a bad id. */

@@ -13,9 +13,11 @@ import {
   isFilePath,
   prefixOf,
   PublishError,
+  retainOf,
   withPublishLock,
   type PublishStorage,
 } from "./publish.js";
+import type { RetainSettings } from "./retain.js";
 
 /** A file as a client lists it: its path, the xxh64 and size of its body, and its variants. */
 export interface UploadFile {
@@ -54,6 +56,11 @@ export interface UploadHandlerOptions<Context = undefined> {
    * @default Vite's `assets/name-HASH.ext`, as the sync's
    */
   immutable?: (path: string) => boolean;
+  /**
+   * How long fingerprinted files a deploy drops stay served, as the sync's `retain`.
+   * @default { deploys: 10, seconds: 604800 } (7 days)
+   */
+  retain?: Partial<RetainSettings> | false;
 }
 
 /** Answers a request of the upload API, or `null` when it is for another path. */
@@ -85,6 +92,7 @@ export function createUploadHandler<Context = undefined>(
 ): UploadHandler<Context> {
   const base = (options.basePath ?? "/").replace(/\/?$/, "/");
   const immutable = options.immutable ?? viteFingerprint();
+  const retain = retainOf(options.retain);
   const route = new RegExp(
     `^${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}projects/([^/]+)/sessions(?:/([0-9a-f]{16})/(bodies|publish))?$`,
   );
@@ -189,7 +197,8 @@ export function createUploadHandler<Context = undefined>(
 
   async function publish(storage: PublishStorage, prefix: string, project: string, id: string) {
     const files = await sessionFiles(storage, prefix, id);
-    const result = await withPublishLock(storage, prefix, project, async (run) => {
+    const locked = { prefix, project, retain };
+    const result = await withPublishLock(storage, locked, async (run) => {
       const missing = files
         .flatMap((file) => [file, ...(file.variants ?? [])])
         .filter((body) =>

@@ -119,6 +119,26 @@ describe("publishProject", () => {
     expect(kv.writes.filter((k) => !k.includes("/locks/"))).toEqual([]);
   });
 
+  it("keeps serving the fingerprinted files the previous deploy had and this one dropped", async () => {
+    const old = "/assets/lazy-Ab12Cd34.js";
+    await publishProject(recording(), {
+      project: "retains",
+      files: { "/index.html": "v1", [old]: "old chunk" },
+    });
+    const second = await publishProject(recording(), {
+      project: "retains",
+      files: { "/index.html": "v2", "/assets/lazy-Zy98Xw76.js": "new chunk" },
+    });
+    expect(Object.keys(second.manifest.retained![0]!.files)).toEqual([old]);
+    expect(await (await serve("retains", old)).text()).toBe("old chunk");
+    const none = await publishProject(recording(), {
+      project: "retains",
+      files: { "/index.html": "v3" },
+      retain: false,
+    });
+    expect(none.manifest.retained).toBeUndefined();
+  });
+
   it("keeps each project's keys under its own prefix and never serves another's files", async () => {
     await publishProject(recording(), { project: "one", files: { "/only-one.txt": "one" } });
     await publishProject(recording(), { project: "two", files: { "/only-two.txt": "two" } });

@@ -1,21 +1,17 @@
 // What a sync may rely on: the manifest history, and the keys storage is known to hold.
 import {
+  bucketKeys,
   historyFolder,
   historyTime,
   isContentKey,
+  manifestKeys,
   previewFolder,
   previewName,
 } from "@kv-assets/runtime/format";
 import type { AssetManifest } from "@kv-assets/runtime";
 import { describeError, fail } from "./errors.js";
 import { readJournal } from "./journal.js";
-import {
-  bucketKeys,
-  filesByHash,
-  manifestKeys,
-  parseManifest,
-  type KnownFile,
-} from "./manifest.js";
+import { filesByHash, parseManifest, type KnownFile } from "./manifest.js";
 import type { SyncLogger, SyncSettings } from "./options.js";
 import type { KvTarget } from "./target.js";
 

@@ -7,7 +7,7 @@ import { viteFingerprint } from "@kv-assets/runtime/publish";
 import { resolvePrefix } from "./manifest.js";
 import type { ScanOptions, SkippedFile } from "./scan.js";
 import { DEFAULT_BROTLI_QUALITY } from "./precompress.js";
-import { DEFAULT_RETAIN, type RetainSettings } from "./retain.js";
+import { DEFAULT_RETAIN, type RetainSettings } from "@kv-assets/runtime/format";
 import type { KvTarget } from "./target.js";
 import { validateSyncOptions } from "./validate-options.js";
 

@@ -19,7 +19,8 @@ import {
   type HeldLock,
   type Lock,
 } from "./locks.js";
-import { bucketKeys, manifestKeys, parseManifestRecord, resolvePrefix } from "./manifest.js";
+import { bucketKeys, manifestKeys } from "@kv-assets/runtime/format";
+import { parseManifestRecord, resolvePrefix } from "./manifest.js";
 import { openTarget } from "./open-target.js";
 import type { SyncLogger, SyncOptions } from "./options.js";
 import { validateSyncOptions } from "./validate-options.js";

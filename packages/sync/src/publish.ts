@@ -13,7 +13,7 @@ import type { Trusted } from "./history.js";
 import { createManifest, type ManifestFile } from "@kv-assets/runtime/format";
 import { shardManifest } from "./manifest.js";
 import type { SyncSettings } from "./options.js";
-import { retainedGroups } from "./retain.js";
+import { retainedGroups } from "@kv-assets/runtime/format";
 import type { SiteRules } from "./site-rules.js";
 import type { KvTarget } from "./target.js";
 import type { Uploader } from "./upload.js";

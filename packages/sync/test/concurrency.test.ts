@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { lockFolder, lockKey, pointerKey } from "@kv-assets/runtime/format";
 import type { AssetManifest } from "@kv-assets/runtime";
 import { hashBytes } from "@kv-assets/runtime/publish";
-import { manifestKeys } from "../src/manifest.js";
+import { manifestKeys } from "@kv-assets/runtime/format";
 import { openRemoteKv } from "../src/kv-remote.js";
 import { pruneAssets, syncAssets, type SyncOptions } from "../src/index.js";
 import { releaseLock, takeLock } from "../src/locks.js";

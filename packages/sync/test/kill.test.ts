@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { historyFolder, historyKey, pointerKey } from "@kv-assets/runtime/format";
 import { hashBytes } from "@kv-assets/runtime/publish";
-import { manifestKeys, parseManifestRecord } from "../src/manifest.js";
+import { manifestKeys } from "@kv-assets/runtime/format";
+import { parseManifestRecord } from "../src/manifest.js";
 import { startKvApiEmulator, type KvApiEmulator } from "./kv-api-emulator.js";
 import { makeProject, type Project } from "./project.js";
 

@@ -149,6 +149,21 @@ describe("digests", () => {
     expect(plain.variants.every((v) => v.digest === undefined)).toBe(true);
   });
 
+  it("keeps a retained file's digest and alternates, its types pointing into the new tables", async () => {
+    const target = memoryTarget();
+    const image = "/assets/photo-Ab12Cd34.png";
+    const first = await sync(
+      target,
+      { [image]: "png", "/assets/photo-Ab12Cd34.webp": "w", "/index.html": "v1" },
+      { digests: true },
+    );
+    const second = await sync(target, { "/index.html": "v2", "/a.txt": "a" }, { digests: true });
+    const entry = second.manifest.retained![0]!.files[image]!;
+    const kept = getAsset({ ...second.manifest, files: { [image]: entry } }, image)!;
+    expect(kept.digest).toBe(sha256("png"));
+    expect(kept.alternates).toEqual(getAsset(first.manifest, image)!.alternates);
+  });
+
   it("carries digests over to the next deploy", async () => {
     const target = memoryTarget();
     const first = await sync(target, { "/style.css": css }, { digests: true });

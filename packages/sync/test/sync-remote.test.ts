@@ -1,7 +1,7 @@
 import { historyFolder, journalFolder, pointerKey } from "@kv-assets/runtime/format";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hashBytes } from "@kv-assets/runtime/publish";
-import { manifestKeys } from "../src/manifest.js";
+import { manifestKeys } from "@kv-assets/runtime/format";
 import { pruneAssets, syncAssets, type SyncOptions } from "../src/index.js";
 import { startKvApiEmulator, type KvApiEmulator } from "./kv-api-emulator.js";
 import { makeProject, memoryLogger, type Project } from "./project.js";

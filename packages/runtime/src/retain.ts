@@ -1,8 +1,13 @@
 // Retention: fingerprinted files the previous deploy had and this one dropped stay served for a while, so open pages keep loading their chunks.
-import { FLAG_IMMUTABLE } from "@kv-assets/runtime/format";
-import type { AssetManifest, ManifestEntry, RetainedFiles } from "@kv-assets/runtime";
-import { tableIndex } from "@kv-assets/runtime/format";
-import { isStored } from "./manifest.js";
+import { tableIndex } from "./build-manifest.js";
+import {
+  FLAG_IMMUTABLE,
+  type AssetManifest,
+  type EntryMore,
+  type ManifestEntry,
+  type RetainedFiles,
+} from "./manifest.js";
+import { isStored } from "./manifest-keys.js";
 
 /** How long files a deploy dropped stay served: for `deploys` more deploys, and at most `seconds`. */
 export interface RetainSettings {
@@ -54,15 +59,23 @@ export function retainedGroups(
   }));
 }
 
-// An entry of `from` with its type and time indices pointing into `to`'s tables.
+// An entry of `from` with its type and time indices (its alternates' types too) pointing into
+// `to`'s tables; its digest and alternates kept.
 function remap(entry: ManifestEntry, from: AssetManifest, to: AssetManifest): ManifestEntry {
-  const [hash, size, type, time, flags, variants] = entry;
+  const [hash, size, type, time, flags, variants, more] = entry;
+  const typeIn = (index: number): number =>
+    tableIndex(to.types, from.types[index] ?? "application/octet-stream");
   const head = [
     hash,
     size,
-    tableIndex(to.types, from.types[type] ?? "application/octet-stream"),
+    typeIn(type),
     tableIndex(to.times, from.times[time] ?? 0),
     flags,
   ] as const;
-  return variants ? [...head, variants] : [...head];
+  if (more === undefined) return variants ? [...head, variants] : [...head];
+  const moved: EntryMore = { ...more };
+  if (more.alternates) {
+    moved.alternates = more.alternates.map(([extension, t]) => [extension, typeIn(t)]);
+  }
+  return [...head, variants ?? [], moved];
 }
