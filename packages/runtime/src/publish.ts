@@ -16,7 +16,7 @@ import {
   pointerKey,
   projectPrefix,
 } from "./keys.js";
-import { lockExpired } from "./lock-times.js";
+import { HEARTBEAT_MS, lockExpired } from "./lock-times.js";
 import {
   KV_VALUE_LIMIT,
   validateManifestRecord,
@@ -207,11 +207,19 @@ export async function withPublishLock<T>(
   const lock = lockKey(prefix, "sync", started, randomId());
   const metadata = { t: Math.floor(started / 1000) };
   let writes = 0;
+  let beat = started;
+  const renew = (): Promise<void> =>
+    put(lock, JSON.stringify({ kind: "sync", started }), { ...metadata, beat });
   const put = async (key: string, value: string | Uint8Array, meta?: unknown): Promise<void> => {
     await kv.put(key, value, meta === undefined ? undefined : { metadata: meta });
     writes += 1;
+    // A long publish shows it is alive as a sync does, so no prune takes its lock for a dead one.
+    if (key !== lock && Date.now() - beat >= HEARTBEAT_MS) {
+      beat = Date.now();
+      await renew();
+    }
   };
-  await put(lock, JSON.stringify({ kind: "sync", started }), { ...metadata, beat: started });
+  await renew();
   try {
     const stored = new Set<string>();
     for (const { name, metadata: meta } of await listAll(kv, prefix)) {

@@ -1,7 +1,7 @@
 // publishProject from inside a Worker: the keys, manifest and locks of the sync, over real KV in
 // workerd, and the published project served by loadManifest.
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createAssetHandler, loadManifest, type AssetManifest } from "../src/index.js";
 import { contentKey, historyFolder, lockKey, pointerKey, projectPrefix } from "../src/keys.js";
 import { getAsset } from "../src/manifest.js";
@@ -90,6 +90,22 @@ describe("publishProject", () => {
     expect(kv.writes.at(-1)).toBe(pointerKey(prefix));
     expect(kv.deletes).toEqual([kv.writes[0]]);
     expect((await env.ASSETS.list({ prefix: `${prefix}locks/` })).keys).toEqual([]);
+  });
+
+  it("renews its lock as a sync does while a long publish runs", async () => {
+    const real = Date.now();
+    let calls = 0;
+    // Each look at the clock is 20 seconds later: the heartbeat falls due every other write.
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => real + 20_000 * calls++);
+    try {
+      const kv = recording();
+      const files = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`/f${i}.txt`, `${i}`]));
+      await publishProject(kv, { project: "heartbeat", files });
+      const lock = kv.writes[0]!;
+      expect(kv.writes.filter((key) => key === lock).length).toBeGreaterThan(2);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it("writes only content storage lacks, and carries Last-Modified and variants over", async () => {
