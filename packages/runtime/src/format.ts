@@ -35,6 +35,8 @@ export type {
 export { createManifest, alternatesOf, tableIndex, viteFingerprint } from "./build-manifest.js";
 export { manifestKeys, bucketKeys, isStored } from "./manifest-keys.js";
 export { retainedGroups, DEFAULT_RETAIN } from "./retain.js";
+export { planPrune, parseRecord, PruneStopped } from "./prune-plan.js";
+export type { PrunePlan, PrunePlanOptions, PruneSource } from "./prune-plan.js";
 export type { RetainSettings } from "./retain.js";
 export type { ManifestFile } from "./build-manifest.js";
 export { parseHeadersFile, MAX_HEADER_RULES } from "./headers-file.js";

@@ -32,6 +32,12 @@ export { contentTypeOf, isCompressible } from "./content-type.js";
 export { createHasher, hashBytes, type Hasher } from "./hash.js";
 export { neverPublished, type NeverPublished } from "./names.js";
 export {
+  pruneProject,
+  type PruneProjectOptions,
+  type PruneProjectResult,
+} from "./prune-project.js";
+export { PruneStopped } from "./prune-plan.js";
+export {
   deleteProject,
   type DeleteProjectOptions,
   type DeleteProjectResult,

@@ -7,6 +7,7 @@ import { contentKey, historyFolder, lockKey, pointerKey, projectPrefix } from ".
 import { getAsset } from "../src/manifest.js";
 import {
   deleteProject,
+  pruneProject,
   hashBytes,
   publishProject,
   PublishError,
@@ -281,5 +282,61 @@ describe("deleteProject", () => {
     );
     expect(await keysOf("busy")).toEqual(before);
     await env.ASSETS.delete(sync);
+  });
+});
+
+describe("pruneProject", () => {
+  const history = async (project: string) =>
+    (await env.ASSETS.list({ prefix: historyFolder(projectPrefix("", project)) })).keys.length;
+  const stored = async (project: string, text: string) =>
+    (await env.ASSETS.get(
+      contentKey(projectPrefix("", project), await hashBytes(new TextEncoder().encode(text))),
+    )) !== null;
+
+  async function deploys(project: string, count: number): Promise<void> {
+    for (let i = 1; i <= count; i++) {
+      await publishProject(recording(), { project, files: { "/a.txt": `deploy ${i}` } });
+    }
+  }
+
+  it("deletes what no kept deploy names and the records past keep, and the site still serves", async () => {
+    await deploys("pruned-site", 4);
+    const result = await pruneProject(recording(), "pruned-site", { keep: 2, graceSeconds: 0 });
+    expect(result).toEqual({ deleted: 2, deletedManifests: 2, done: true });
+    expect(await history("pruned-site")).toBe(2);
+    expect(await stored("pruned-site", "deploy 1")).toBe(false);
+    expect(await stored("pruned-site", "deploy 3")).toBe(true);
+    expect(await (await serve("pruned-site", "/a.txt")).text()).toBe("deploy 4");
+  });
+
+  it("spares what was uploaded within the grace period", async () => {
+    await deploys("graced", 3);
+    const result = await pruneProject(recording(), "graced", { keep: 1 });
+    expect(result.deleted).toBe(0);
+    expect(await stored("graced", "deploy 1")).toBe(true);
+  });
+
+  it("goes a bounded number of keys a call, content before the records that named it", async () => {
+    await deploys("bounded", 5);
+    const kv = recording();
+    const first = await pruneProject(kv, "bounded", { keep: 1, graceSeconds: 0, limit: 2 });
+    expect(first).toEqual({ deleted: 2, deletedManifests: 0, done: false });
+    let result = first;
+    while (!result.done) {
+      result = await pruneProject(recording(), "bounded", { keep: 1, graceSeconds: 0, limit: 2 });
+    }
+    expect(await history("bounded")).toBe(1);
+    expect(await (await serve("bounded", "/a.txt")).text()).toBe("deploy 5");
+  });
+
+  it("keeps every deploy's keys and records while a publish runs", async () => {
+    await deploys("careful", 3);
+    const prefix = projectPrefix("", "careful");
+    const sync = lockKey(prefix, "sync", Date.now(), "0000f00d");
+    await env.ASSETS.put(sync, "{}", { metadata: { t: 0, beat: Date.now() } });
+    const result = await pruneProject(recording(), "careful", { keep: 1, graceSeconds: 0 });
+    await env.ASSETS.delete(sync);
+    expect(result).toMatchObject({ deleted: 0, deletedManifests: 0 });
+    expect(await history("careful")).toBe(3);
   });
 });

@@ -1,15 +1,8 @@
 // pruneAssets: deletes content no recent deploy references, and the history records past `keep`.
-import {
-  contentKey,
-  historyKey,
-  isContentKey,
-  journalFolder,
-  journalTime,
-  pointerKey,
-} from "@kv-assets/runtime/format";
+import { bucketKeys, manifestKeys, planPrune, PruneStopped } from "@kv-assets/runtime/format";
 import type { AssetManifest, ManifestIndex } from "@kv-assets/runtime";
-import { describeError, fail, packageLogger } from "./errors.js";
-import { historyRecords, previewRecords, RECENT_UPLOAD_SECONDS } from "./history.js";
+import { fail, packageLogger } from "./errors.js";
+import { RECENT_UPLOAD_SECONDS } from "./history.js";
 import {
   activeLocks,
   describeLock,
@@ -19,7 +12,6 @@ import {
   type HeldLock,
   type Lock,
 } from "./locks.js";
-import { bucketKeys, manifestKeys } from "@kv-assets/runtime/format";
 import { parseManifestRecord, resolvePrefix } from "./manifest.js";
 import { openTarget } from "./open-target.js";
 import type { SyncLogger, SyncOptions } from "./options.js";
@@ -77,38 +69,6 @@ export interface PruneResult {
    */
   paths?: Record<string, string[]>;
   dryRun: boolean;
-}
-
-/** Parses a manifest record or a sharded pointer, or stops the prune naming the record. */
-function parseRecord(name: string, text: string): AssetManifest | ManifestIndex {
-  try {
-    return parseManifestRecord(text);
-  } catch (error) {
-    fail(
-      `manifest record ${name} is not valid (${describeError(error)}); prune stopped without deleting anything`,
-    );
-  }
-}
-
-/** Reads a kept manifest record whole, or stops the prune naming the record. */
-async function readWhole(
-  target: KvTarget,
-  name: string,
-  text: string | null,
-): Promise<AssetManifest> {
-  const read = text ?? (await target.getText(name));
-  if (read === null) {
-    fail(
-      `manifest record ${name} is listed but cannot be read; prune stopped without deleting anything, try again`,
-    );
-  }
-  const manifest = parseRecord(name, read);
-  if (!("files" in manifest)) {
-    fail(
-      `manifest record ${name} is not a whole manifest; prune stopped without deleting anything`,
-    );
-  }
-  return manifest;
 }
 
 // The paths the keys a prune deletes were published as, read from the records it deletes.
@@ -173,57 +133,27 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
         `a sync of ${JSON.stringify(prefix)} is running (${describeLock(syncs[0]!)}); keeping the keys of every manifest and every history record`,
       );
     }
-    const history = await historyRecords(target, prefix);
-    const kept = careful ? history : history.slice(-keep);
-    const dropped = careful ? [] : history.slice(0, -keep);
-    const latest = await target.getText(pointerKey(prefix));
-    const records: { name: string; text: string | null }[] = kept.map((name) => ({
-      name,
-      text: null,
-    }));
-    const referenced = new Set<string>();
-    const inBucket = new Set<string>();
-    if (latest !== null) {
-      // The newest pointer is read too: it may name a deploy whose history record is gone.
-      const pointer = parseRecord(pointerKey(prefix), latest);
-      if ("files" in pointer) {
-        records.push({ name: pointerKey(prefix), text: latest });
-      } else {
-        // A sharded pointer names its files through the history record of the same sync.
-        for (const hash of pointer.shards) referenced.add(contentKey(pointer.prefix, hash));
-        const name = historyKey(prefix, pointer.created ?? 0);
-        if (!kept.includes(name)) records.push({ name, text: null });
-      }
+    const bucket = options.r2 ? target.bucket : undefined;
+    let plan;
+    try {
+      plan = await planPrune(target, prefix, {
+        keep,
+        graceSeconds,
+        careful,
+        recentUploadSeconds: RECENT_UPLOAD_SECONDS,
+        ...(bucket ? { bucket } : {}),
+      });
+    } catch (error) {
+      if (error instanceof PruneStopped) fail(error.message);
+      throw error;
     }
-    // Previews are live too, each until it is replaced or removed.
-    for (const { key } of await previewRecords(target, prefix))
-      records.push({ name: key, text: null });
-    for (const record of records) {
-      const manifest = await readWhole(target, record.name, record.text);
-      for (const key of manifestKeys(manifest)) referenced.add(key);
-      for (const key of bucketKeys(manifest)) inBucket.add(key);
-    }
-    if (history.length === 0 && latest === null) {
+    const { deleted, deletedInBucket, dropped, referenced, kept } = plan;
+    if (!plan.published) {
       logger.info(
         `nothing to prune under ${JSON.stringify(prefix)}: no manifest has been published`,
       );
       return { deleted: [], deletedManifests: [], referenced: 0, dryRun };
     }
-
-    // A running sync also trusts keys it listed as uploaded recently, so spare at least those.
-    const cutoff =
-      Date.now() / 1000 - (careful ? Math.max(graceSeconds, RECENT_UPLOAD_SECONDS) : graceSeconds);
-    const unreferenced = async (store: KvTarget, keep: Set<string>): Promise<string[]> =>
-      (await store.list(prefix))
-        .filter((key) => isContentKey(prefix, key.name) && !keep.has(key.name))
-        .filter((key) => {
-          const uploaded = (key.metadata as { t?: unknown } | undefined)?.t;
-          return !(typeof uploaded === "number" && uploaded > cutoff);
-        })
-        .map((key) => key.name);
-    const deleted = await unreferenced(target, referenced);
-    const bucket = options.r2 ? target.bucket : undefined;
-    const deletedInBucket = bucket ? await unreferenced(bucket, inBucket) : [];
 
     if (options.signal?.aborted) {
       fail(
@@ -247,12 +177,7 @@ export async function pruneAssets(options: PruneOptions = {}): Promise<PruneResu
         );
       }
       // A resuming sync trusts the keys its journal lists; drop the journal before what it names.
-      if (!careful) {
-        const journal = (await target.list(journalFolder(prefix)))
-          .map((k) => k.name)
-          .filter((name) => journalTime(prefix, name) !== undefined);
-        await target.deleteMany(journal);
-      }
+      await target.deleteMany(plan.journal);
       await target.deleteMany(deleted);
       await bucket?.deleteMany(deletedInBucket);
       await target.deleteMany(dropped);
