@@ -6,6 +6,9 @@ import { describe, expect, it } from "vitest";
 import { createAssetHandler, loadManifest } from "../src/index.js";
 import { projectPrefix } from "../src/keys.js";
 import {
+  createUploadHandler,
+  encodeBodies,
+  hashBytes,
   neverPublished,
   publishProject,
   PublishError,
@@ -82,5 +85,73 @@ describe("tenants published from a Worker into one namespace", () => {
       { numRuns: 60 },
     );
     expect(published).toBeGreaterThan(20);
+  });
+});
+
+describe("tenants published through the upload API into one namespace", () => {
+  const upload = createUploadHandler({ authorize: () => true });
+  const encoder = new TextEncoder();
+
+  /** Opens a session, uploads what is missing and publishes; the status of the first refusal. */
+  async function viaApi(kv: PublishStorage, project: string, files: Record<string, string>) {
+    const call = async (method: string, path: string, body?: BodyInit) => {
+      const url = `https://platform.example/projects/${encodeURIComponent(project)}/${path}`;
+      const response = await upload(new Request(url, { method, body }), kv, undefined);
+      return { status: response?.status ?? 404, json: (await response?.json()) as never };
+    };
+    const bodies = new Map<string, Uint8Array>();
+    const list = [];
+    for (const [path, text] of Object.entries(files)) {
+      const bytes = encoder.encode(text);
+      const hash = await hashBytes(bytes);
+      bodies.set(hash, bytes);
+      list.push({ path, hash, size: bytes.byteLength });
+    }
+    const opened = await call("POST", "sessions", JSON.stringify({ files: list }));
+    if (opened.status !== 201) return opened.status;
+    const { session, missing } = opened.json as { session: string; missing: string[] };
+    const batch = encodeBodies(missing.map((hash) => ({ hash, bytes: bodies.get(hash)! })));
+    const sent = await call("PUT", `sessions/${session}/bodies`, batch);
+    if (sent.status !== 200) return sent.status;
+    return (await call("POST", `sessions/${session}/publish`)).status;
+  }
+
+  it("write and read only their own keys, and each serves its own bytes", async () => {
+    let published = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(tenant, { minLength: 2, maxLength: 4 }), async (tenants) => {
+        const live = new Map<string, Record<string, string>>();
+        for (const { project, files } of tenants) {
+          const kv = writing();
+          const status = await viaApi(kv, project, files);
+          // A refused project id writes nothing; any other key is under the project's prefix.
+          for (const key of kv.written) {
+            expect(key.startsWith(projectPrefix("", project)), key).toBe(true);
+          }
+          if (status !== 200) {
+            expect([400, 404]).toContain(status);
+            continue;
+          }
+          published += 1;
+          live.set(project, files);
+        }
+        for (const [project, files] of live) {
+          const manifest = await loadManifest(env.ASSETS, { project, ttl: 0 });
+          const storage = counting(env.ASSETS);
+          const handler = createAssetHandler(manifest!, storage, { htmlHandling: "none" });
+          for (const [path, body] of Object.entries(files)) {
+            const response = await handler(new Request(`https://t.example${encodeURI(path)}`));
+            if (neverPublished(path.slice(1))) expect(response?.status ?? 404).not.toBe(200);
+            if (response?.status === 200) expect(await response.text()).toBe(body);
+            else await response?.arrayBuffer();
+          }
+          for (const key of storage.reads) {
+            expect(key.startsWith(projectPrefix("", project)), key).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 40 },
+    );
+    expect(published).toBeGreaterThan(10);
   });
 });
