@@ -7,8 +7,7 @@ import { createHash } from "node:crypto";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { manifestText, packManifest, shardOf } from "@kv-assets/runtime/format";
-import { createManifest, type ManifestFile } from "@kv-assets/runtime/format";
-import { shardManifest } from "../packages/sync/src/manifest.js";
+import { createManifest, shardManifest, type ManifestFile } from "@kv-assets/runtime/format";
 import { hashBytes } from "@kv-assets/runtime/publish";
 import { generateSite, machine, median, ratio, smoke, table } from "./lib.js";
 

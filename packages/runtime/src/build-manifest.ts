@@ -5,13 +5,16 @@ import {
   FLAG_IMMUTABLE,
   MANIFEST_VERSION,
   alternatePath,
+  shardOf,
   type AssetManifest,
   type ContentEncoding,
+  type ManifestIndex,
   type EntryMore,
   type ManifestEntry,
   type ManifestVariant,
   type PageLinks,
 } from "./manifest.js";
+import { hashBytes } from "./hash.js";
 import { escapeRegExp } from "./pattern.js";
 
 /** A file as a publisher knows it once hashed: what {@link createManifest} records of it. */
@@ -162,4 +165,24 @@ export function viteFingerprint(assetsDir = "assets"): (path: string) => boolean
     const hash = pattern.exec(path)?.[1];
     return hash !== undefined && /[A-Z0-9_-]/.test(hash);
   };
+}
+
+/** Splits a manifest's files into `count` shards by path, for publishing a large site. */
+export async function shardManifest(
+  manifest: AssetManifest,
+  count: number,
+): Promise<{ index: ManifestIndex; shards: { hash: string; text: string }[] }> {
+  const groups: Record<string, ManifestEntry>[] = Array.from({ length: count }, () => ({}));
+  for (const [path, entry] of Object.entries(manifest.files)) {
+    (groups[shardOf(path, count)] as Record<string, ManifestEntry>)[path] = entry;
+  }
+  const encoder = new TextEncoder();
+  const shards = await Promise.all(
+    groups.map(async (files) => {
+      const text = JSON.stringify(files);
+      return { hash: await hashBytes(encoder.encode(text)), text };
+    }),
+  );
+  const { files: _files, shards: _shards, ...tables } = manifest;
+  return { index: { ...tables, shards: shards.map((s) => s.hash) }, shards };
 }

@@ -32,7 +32,13 @@ export type {
   RetainedFiles,
   PageLinks,
 } from "./manifest.js";
-export { createManifest, alternatesOf, tableIndex, viteFingerprint } from "./build-manifest.js";
+export {
+  createManifest,
+  alternatesOf,
+  shardManifest,
+  tableIndex,
+  viteFingerprint,
+} from "./build-manifest.js";
 export { manifestKeys, bucketKeys, isStored } from "./manifest-keys.js";
 export { retainedGroups, DEFAULT_RETAIN } from "./retain.js";
 export { planPrune, parseRecord, PruneStopped } from "./prune-plan.js";

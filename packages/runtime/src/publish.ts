@@ -2,7 +2,12 @@
 // publishes a folder: the same keys and manifest, content written only when storage lacks it, the
 // lock protocol prune honours, and the manifest written last.
 
-import { createManifest, viteFingerprint, type ManifestFile } from "./build-manifest.js";
+import {
+  createManifest,
+  shardManifest,
+  viteFingerprint,
+  type ManifestFile,
+} from "./build-manifest.js";
 import { contentTypeOf, isCompressible } from "./content-type.js";
 import { hashBytes } from "./hash.js";
 import {
@@ -21,6 +26,7 @@ import {
   KV_VALUE_LIMIT,
   validateManifestRecord,
   type AssetManifest,
+  type ManifestIndex,
   type ManifestVariant,
 } from "./manifest.js";
 import { neverPublished, type NeverPublished } from "./names.js";
@@ -118,6 +124,9 @@ export interface PublishResult {
   /** KV writes made, the manifest's two among them. */
   writes: number;
 }
+
+/** Files from which a deploy is also published in shards, as the sync's `shardSize` default. */
+const SHARD_SIZE = 1000;
 
 /** A publish refused for something its caller can fix; nothing was published. */
 export class PublishError extends Error {
@@ -245,8 +254,8 @@ export async function withPublishLock<T>(
       }
       if (isContentKey(prefix, name)) stored.add(name);
     }
-    const record = await kv.get(pointerKey(prefix), "text");
-    const known = knownContent(record);
+    const live = await liveDeploy(kv, prefix);
+    const known = knownContent(live?.manifest);
     return await publish({
       stored,
       known,
@@ -267,21 +276,35 @@ export async function withPublishLock<T>(
           created: started,
           acceptVariants: true,
         });
-        const live = record === null ? undefined : liveManifest(record);
         const now = Math.floor(started / 1000);
         const present = (key: string, inBucket: boolean) => !inBucket && stored.has(key);
-        const retained = retainedGroups(live, manifest, retain, now, present);
+        const retained = retainedGroups(live?.manifest, manifest, retain, now, present);
         if (retained.length > 0) manifest.retained = retained;
+        // A large site is also published in shards, as a sync publishes it, so a Worker that
+        // loads it reads only the shards its requests need.
+        const sharded =
+          files.length > SHARD_SIZE
+            ? await shardManifest(manifest, Math.ceil(files.length / SHARD_SIZE))
+            : undefined;
+        if (sharded) manifest.shards = sharded.index.shards;
         const json = JSON.stringify(manifest);
         // An unchanged deploy writes nothing: the live record already says all of it.
-        if (live && JSON.stringify({ ...manifest, created: live.created }) === record) return live;
+        if (live && JSON.stringify({ ...manifest, created: live.manifest.created }) === live.text) {
+          return live.manifest;
+        }
         if (json.length > KV_VALUE_LIMIT) {
           throw new PublishError(
             `[kv-assets] the manifest of project ${project} is ${json.length} bytes, over KV's 25 MiB value limit; publish fewer files per project`,
           );
         }
+        for (const shard of sharded?.shards ?? []) {
+          const key = contentKey(prefix, shard.hash);
+          if (stored.has(key)) continue;
+          await put(key, shard.text, metadata);
+          stored.add(key);
+        }
         await put(historyKey(prefix, started), json);
-        await put(pointerKey(prefix), json);
+        await put(pointerKey(prefix), sharded ? JSON.stringify(sharded.index) : json);
         return manifest;
       },
       writes: () => writes,
@@ -335,24 +358,42 @@ function acceptedFiles(files: Record<string, PublishBody>): {
   return { accepted, skipped };
 }
 
-/** The live deploy's manifest, when its record is a whole manifest. */
-function liveManifest(record: string): AssetManifest | undefined {
+/**
+ * The live deploy's whole manifest and its text: the pointer when it is whole, else the history
+ * record of the deploy a sharded pointer names. `undefined` when there is none that reads.
+ */
+async function liveDeploy(
+  kv: PublishStorage,
+  prefix: string,
+): Promise<{ manifest: AssetManifest; text: string } | undefined> {
+  const pointer = await kv.get(pointerKey(prefix), "text");
+  const parsed = pointer === null ? undefined : recordOf(pointer);
+  if (parsed === undefined) return undefined;
+  if (!parsed.sharded) return { manifest: parsed.value as AssetManifest, text: pointer! };
+  const created = (parsed.value as ManifestIndex).created ?? 0;
+  const text = await kv.get(historyKey(prefix, created), "text");
+  const whole = text === null ? undefined : recordOf(text);
+  return whole && !whole.sharded
+    ? { manifest: whole.value as AssetManifest, text: text! }
+    : undefined;
+}
+
+function recordOf(text: string): { value: unknown; sharded: boolean } | undefined {
   let value: unknown;
   try {
-    value = JSON.parse(record);
+    value = JSON.parse(text);
   } catch {
     return undefined;
   }
   const { problem, sharded } = validateManifestRecord(value);
-  return problem || sharded ? undefined : (value as AssetManifest);
+  return problem ? undefined : { value, sharded };
 }
 
-/** Last-Modified and variants by content hash, of the live deploy's manifest when it is whole. */
+/** Last-Modified and variants by content hash, of the live deploy's manifest. */
 function knownContent(
-  record: string | null,
+  manifest: AssetManifest | undefined,
 ): Map<string, { lastModified: number; variants: ManifestVariant[] }> {
   const known = new Map<string, { lastModified: number; variants: ManifestVariant[] }>();
-  const manifest = record === null ? undefined : liveManifest(record);
   if (manifest === undefined) return known;
   for (const [hash, , , time, , variants] of Object.values(manifest.files)) {
     const lastModified = manifest.times[time];

@@ -156,6 +156,33 @@ describe("publishProject", () => {
     expect(none.manifest.retained).toBeUndefined();
   });
 
+  it("publishes a large project in shards, as a sync does, and reads them back on the next publish", async () => {
+    const files = Object.fromEntries(
+      Array.from({ length: 1200 }, (_, i) => [`/pages/p${i}.html`, `<p>${i}</p>`]),
+    );
+    const first = await publishProject(recording(), { project: "large", files });
+    const pointer = JSON.parse((await env.ASSETS.get(pointerKey(projectPrefix("", "large"))))!);
+    expect(pointer.shards).toHaveLength(2);
+    expect(pointer.files).toBeUndefined();
+    expect(await (await serve("large", "/pages/p1199")).text()).toBe("<p>1199</p>");
+    const kv = recording();
+    const again = await publishProject(kv, { project: "large", files });
+    expect(kv.writes.filter((k) => !k.includes("/locks/"))).toEqual([]);
+    expect(again.manifest.created).toBe(first.manifest.created);
+    // An hour later, one page changes: the others keep the Last-Modified the first deploy gave.
+    const later = Date.now() + 3600_000;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => later);
+    const changed = await publishProject(recording(), {
+      project: "large",
+      files: { ...files, "/pages/p0.html": "<p>new</p>" },
+    }).finally(() => clock.mockRestore());
+    const lastModified = (path: string, m: AssetManifest) => getAsset(m, path)!.lastModified;
+    expect(lastModified("/pages/p1.html", changed.manifest)).toBe(
+      lastModified("/pages/p1.html", first.manifest),
+    );
+    expect(lastModified("/pages/p0.html", changed.manifest)).toBe(Math.floor(later / 1000));
+  });
+
   it("keeps each project's keys under its own prefix and never serves another's files", async () => {
     await publishProject(recording(), { project: "one", files: { "/only-one.txt": "one" } });
     await publishProject(recording(), { project: "two", files: { "/only-two.txt": "two" } });

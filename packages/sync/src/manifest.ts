@@ -1,5 +1,5 @@
-// The sync's side of the manifest: the key prefix of a site, shards, parsing stored records, and
-// what a sync carries over from one deploy to the next.
+// The sync's side of the manifest: the key prefix of a site, parsing stored records, and what a
+// sync carries over from one deploy to the next.
 import {
   isProjectId,
   KV_KEY_LIMIT,
@@ -7,18 +7,11 @@ import {
   longestKey,
   projectPrefix,
   linkOf,
-  shardOf,
   validateManifestRecord,
   type ManifestFile,
 } from "@kv-assets/runtime/format";
-import {
-  validateManifest,
-  type AssetManifest,
-  type ManifestEntry,
-  type ManifestIndex,
-} from "@kv-assets/runtime";
+import { validateManifest, type AssetManifest, type ManifestIndex } from "@kv-assets/runtime";
 import { fail } from "./errors.js";
-import { hashBytes } from "@kv-assets/runtime/publish";
 
 /**
  * Turns `prefix` and `project` into the key prefix of a site, checking both, and that the site's
@@ -51,26 +44,6 @@ export function resolvePrefix(
 
 /** Parts of the largest file by default: 1 GiB (`maxFileSize`) in 25 MiB parts. */
 export const DEFAULT_MAX_PARTS = Math.ceil((1024 * 1024 * 1024) / KV_VALUE_LIMIT);
-
-/** Splits a manifest's files into `count` shards by path, for publishing a large site. */
-export async function shardManifest(
-  manifest: AssetManifest,
-  count: number,
-): Promise<{ index: ManifestIndex; shards: { hash: string; text: string }[] }> {
-  const groups: Record<string, ManifestEntry>[] = Array.from({ length: count }, () => ({}));
-  for (const [path, entry] of Object.entries(manifest.files)) {
-    (groups[shardOf(path, count)] as Record<string, ManifestEntry>)[path] = entry;
-  }
-  const encoder = new TextEncoder();
-  const shards = await Promise.all(
-    groups.map(async (files) => {
-      const text = JSON.stringify(files);
-      return { hash: await hashBytes(encoder.encode(text)), text };
-    }),
-  );
-  const { files: _files, shards: _shards, ...tables } = manifest;
-  return { index: { ...tables, shards: shards.map((s) => s.hash) }, shards };
-}
 
 /** Parses the newest pointer: a whole manifest, or the index of a sharded one. */
 export function parseManifestRecord(text: string): AssetManifest | ManifestIndex {

@@ -10,8 +10,7 @@ import {
 import type { AssetManifest } from "@kv-assets/runtime";
 import { fail } from "./errors.js";
 import type { Trusted } from "./history.js";
-import { createManifest, type ManifestFile } from "@kv-assets/runtime/format";
-import { shardManifest } from "./manifest.js";
+import { createManifest, shardManifest, type ManifestFile } from "@kv-assets/runtime/format";
 import type { SyncSettings } from "./options.js";
 import { retainedGroups } from "@kv-assets/runtime/format";
 import type { SiteRules } from "./site-rules.js";
