@@ -35,6 +35,10 @@ describe("benchmarks in smoke mode", () => {
     expect(output).toContain("| kv-assets");
   });
 
+  it("bench:limits prints a row for each limit", () => {
+    expect(runBench("limits")).toContain("| KV writes in one invocation");
+  });
+
   it("bench:publish prints a row for each run", () => {
     const output = runBench("publish");
     for (const run of ["cold", "warm (no change)", "one file changed"])
