@@ -1,9 +1,9 @@
 // Deleting a project from inside a Worker (a platform's API or a Cron Trigger), a bounded number
 // of keys per call so a project of any size goes within a Worker's KV operations.
 
-import { isContentKey, lockKey, parseLockKey, pointerKey } from "./keys.js";
-import { lockExpired } from "./lock-times.js";
+import { isContentKey, pointerKey } from "./keys.js";
 import { prefixOf, PublishError, type PublishStorage } from "./publish.js";
+import { holds, listAll, takeWorkerLock } from "./worker-locks.js";
 
 /** Options of {@link deleteProject}. */
 export interface DeleteProjectOptions {
@@ -37,37 +37,18 @@ export async function deleteProject(
 ): Promise<DeleteProjectResult> {
   const prefix = prefixOf(project, options.prefix);
   const limit = options.limit ?? 900;
-  const started = Date.now();
-  const random = [...crypto.getRandomValues(new Uint8Array(4))]
-    .map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
-  const lock = lockKey(prefix, "prune", started, random);
-  await kv.put(lock, JSON.stringify({ kind: "prune", started }), {
-    metadata: { t: Math.floor(started / 1000), beat: started },
-  });
+  const lock = await takeWorkerLock(kv, prefix, "prune");
   let deleted = 0;
   try {
     const keys: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await kv.list({ prefix, ...(cursor ? { cursor } : {}) });
-      for (const { name, metadata } of page.keys) {
-        const held = parseLockKey(prefix, name);
-        if (held?.kind === "sync") {
-          const beat = (metadata as { beat?: unknown } | undefined)?.beat;
-          const alive =
-            lockExpired("sync", held.started, typeof beat === "number" ? beat : held.started) ===
-            undefined;
-          if (alive) {
-            throw new PublishError(
-              `[kv-assets] a publish of project ${project} is running; nothing was deleted, delete it again once the publish is done`,
-            );
-          }
-        }
-        if (name !== lock) keys.push(name);
+    for (const key of await listAll(kv, prefix)) {
+      if (holds(prefix, "sync", key)) {
+        throw new PublishError(
+          `[kv-assets] a publish of project ${project} is running; nothing was deleted, delete it again once the publish is done`,
+        );
       }
-      cursor = page.list_complete ? undefined : page.cursor;
-    } while (cursor);
+      if (key.name !== lock.key) keys.push(key.name);
+    }
     // The manifest record first, content last: what is still there is never served half gone.
     const pointer = pointerKey(prefix);
     const order = (key: string): number =>
@@ -79,6 +60,6 @@ export async function deleteProject(
     }
     return { deleted, done: keys.length <= limit };
   } finally {
-    await kv.delete(lock).catch(() => {});
+    await lock.release();
   }
 }

@@ -1,10 +1,10 @@
 // Pruning a project from inside a Worker (a Cron Trigger, a platform's API), with the same plan
 // as `kv-assets prune` and the same lock protocol, a bounded number of deletes a call.
 
-import { lockFolder, lockKey, parseLockKey } from "./keys.js";
-import { lockExpired, PRUNE_DEADLINE_MS } from "./lock-times.js";
+import { PRUNE_DEADLINE_MS } from "./lock-times.js";
 import { planPrune, type PruneSource } from "./prune-plan.js";
 import { prefixOf, type PublishStorage } from "./publish.js";
+import { listAll, liveLocks, takeWorkerLock } from "./worker-locks.js";
 
 /** Options of {@link pruneProject}. */
 export interface PruneProjectOptions {
@@ -45,40 +45,12 @@ export async function pruneProject(
 ): Promise<PruneProjectResult> {
   const prefix = prefixOf(project, options.prefix);
   const limit = options.limit ?? 900;
-  const started = Date.now();
-  const random = [...crypto.getRandomValues(new Uint8Array(4))]
-    .map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
-  const lock = lockKey(prefix, "prune", started, random);
   const source: PruneSource = {
-    list: async (under) => {
-      const keys: { name: string; metadata?: unknown }[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await kv.list({ prefix: under, ...(cursor ? { cursor } : {}) });
-        keys.push(...page.keys);
-        cursor = page.list_complete ? undefined : page.cursor;
-      } while (cursor);
-      return keys;
-    },
+    list: (under) => listAll(kv, under),
     getText: (key) => kv.get(key, "text"),
   };
-  const publishes = async (): Promise<string[]> =>
-    (await source.list(lockFolder(prefix))).flatMap(({ name, metadata }) => {
-      const held = parseLockKey(prefix, name);
-      if (held?.kind !== "sync") return [];
-      const beat = (metadata as { beat?: unknown } | undefined)?.beat;
-      const expired = lockExpired(
-        "sync",
-        held.started,
-        typeof beat === "number" ? beat : held.started,
-      );
-      return expired === undefined ? [name] : [];
-    });
-
-  await kv.put(lock, JSON.stringify({ kind: "prune", started }), {
-    metadata: { t: Math.floor(started / 1000), beat: started },
-  });
+  const publishes = () => liveLocks(kv, prefix, "sync");
+  const lock = await takeWorkerLock(kv, prefix, "prune");
   try {
     const running = await publishes();
     const plan = await planPrune(source, prefix, {
@@ -90,7 +62,10 @@ export async function pruneProject(
     // A publish that started while this planned may reuse any of the keys it chose.
     const now = await publishes();
     // Past its deadline a prune deletes nothing: publishes stop waiting for it then.
-    if (Date.now() - started > PRUNE_DEADLINE_MS || now.some((name) => !running.includes(name))) {
+    if (
+      Date.now() - lock.started > PRUNE_DEADLINE_MS ||
+      now.some((name) => !running.includes(name))
+    ) {
       return {
         deleted: 0,
         deletedManifests: 0,
@@ -115,6 +90,6 @@ export async function pruneProject(
       done: order.length + plan.dropped.length <= limit,
     };
   } finally {
-    await kv.delete(lock).catch(() => {});
+    await lock.release();
   }
 }

@@ -15,13 +15,11 @@ import {
   historyKey,
   isContentKey,
   isProjectId,
-  lockKey,
-  parseLockKey,
   partKeys,
   pointerKey,
   projectPrefix,
 } from "./keys.js";
-import { HEARTBEAT_MS, lockExpired } from "./lock-times.js";
+import { HEARTBEAT_MS } from "./lock-times.js";
 import {
   KV_VALUE_LIMIT,
   validateManifestRecord,
@@ -32,6 +30,7 @@ import {
 import { neverPublished, type NeverPublished } from "./names.js";
 import { decodePath } from "./path.js";
 import { DEFAULT_RETAIN, retainedGroups, type RetainSettings } from "./retain.js";
+import { holds, listAll, takeWorkerLock } from "./worker-locks.js";
 
 export { createManifest, viteFingerprint, type ManifestFile } from "./build-manifest.js";
 export { contentTypeOf, isCompressible } from "./content-type.js";
@@ -218,41 +217,30 @@ export async function withPublishLock<T>(
   { prefix, project, retain }: { prefix: string; project: string; retain: RetainSettings },
   publish: (run: PublishRun) => Promise<T>,
 ): Promise<T> {
-  const started = Date.now();
-  const lock = lockKey(prefix, "sync", started, randomId());
+  const lock = await takeWorkerLock(kv, prefix, "sync");
+  const { started } = lock;
   const metadata = { t: Math.floor(started / 1000) };
-  let writes = 0;
+  let writes = 1;
   let beat = started;
-  const renew = (): Promise<void> =>
-    put(lock, JSON.stringify({ kind: "sync", started }), { ...metadata, beat });
   const put = async (key: string, value: string | Uint8Array, meta?: unknown): Promise<void> => {
     await kv.put(key, value, meta === undefined ? undefined : { metadata: meta });
     writes += 1;
     // A long publish shows it is alive as a sync does, so no prune takes its lock for a dead one.
-    if (key !== lock && Date.now() - beat >= HEARTBEAT_MS) {
+    if (Date.now() - beat >= HEARTBEAT_MS) {
       beat = Date.now();
-      await renew();
+      await lock.renew();
+      writes += 1;
     }
   };
-  await renew();
   try {
     const stored = new Set<string>();
-    for (const { name, metadata: meta } of await listAll(kv, prefix)) {
-      const parsed = parseLockKey(prefix, name);
-      if (parsed?.kind === "prune") {
-        const beat = (meta as { beat?: unknown } | undefined)?.beat;
-        const expired = lockExpired(
-          "prune",
-          parsed.started,
-          typeof beat === "number" ? beat : parsed.started,
+    for (const key of await listAll(kv, prefix)) {
+      if (holds(prefix, "prune", key)) {
+        throw new PublishError(
+          `[kv-assets] a prune of project ${project} is running; nothing was published, publish again once it is done (at most 10 minutes)`,
         );
-        if (expired === undefined) {
-          throw new PublishError(
-            `[kv-assets] a prune of project ${project} is running; nothing was published, publish again once it is done (at most 10 minutes)`,
-          );
-        }
       }
-      if (isContentKey(prefix, name)) stored.add(name);
+      if (isContentKey(prefix, key.name)) stored.add(key.name);
     }
     const live = await liveDeploy(kv, prefix);
     const known = knownContent(live?.manifest);
@@ -310,8 +298,7 @@ export async function withPublishLock<T>(
       writes: () => writes,
     });
   } finally {
-    // A lock left behind goes stale in minutes; failing to delete it is not the publish failing.
-    await kv.delete(lock).catch(() => {});
+    await lock.release();
   }
 }
 
@@ -404,20 +391,6 @@ function knownContent(
   return known;
 }
 
-async function listAll(
-  kv: PublishStorage,
-  prefix: string,
-): Promise<{ name: string; metadata?: unknown }[]> {
-  const keys: { name: string; metadata?: unknown }[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await kv.list({ prefix, ...(cursor ? { cursor } : {}) });
-    keys.push(...page.keys);
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor);
-  return keys;
-}
-
 async function bytesOf(body: PublishBody): Promise<Uint8Array> {
   if (typeof body === "string") return new TextEncoder().encode(body);
   if (body instanceof Uint8Array) return body;
@@ -428,9 +401,4 @@ async function bytesOf(body: PublishBody): Promise<Uint8Array> {
 async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
   const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(4));
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

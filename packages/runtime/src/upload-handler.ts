@@ -18,6 +18,7 @@ import {
   type PublishStorage,
 } from "./publish.js";
 import type { RetainSettings } from "./retain.js";
+import { listAll, randomHex } from "./worker-locks.js";
 
 /** A file as a client lists it: its path, the xxh64 and size of its body, and its variants. */
 export interface UploadFile {
@@ -138,13 +139,7 @@ export function createUploadHandler<Context = undefined>(
     if (quota.bytes !== undefined && bytes > quota.bytes) {
       throw new UploadRefused(413, `${bytes} bytes of files, over the quota of ${quota.bytes}`);
     }
-    const stored = new Set<string>();
-    let cursor: string | undefined;
-    do {
-      const page = await storage.list({ prefix, ...(cursor ? { cursor } : {}) });
-      for (const key of page.keys) stored.add(key.name);
-      cursor = page.list_complete ? undefined : page.cursor;
-    } while (cursor);
+    const stored = new Set((await listAll(storage, prefix)).map((key) => key.name));
     const missing = new Set<string>();
     for (const file of accepted) {
       for (const body of [file, ...(file.variants ?? [])]) {
@@ -312,10 +307,4 @@ function isBody(body: { hash?: unknown; size?: unknown }): boolean {
     Number.isSafeInteger(body.size) &&
     (body.size as number) >= 0
   );
-}
-
-function randomHex(bytes: number): string {
-  return [...crypto.getRandomValues(new Uint8Array(bytes))]
-    .map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
 }

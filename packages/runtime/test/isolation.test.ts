@@ -48,6 +48,26 @@ function writing(): PublishStorage & { written: string[] } {
   };
 }
 
+/** Each live project serves its own bytes (never a secret), reading only its own keys. */
+async function expectServedAlone(live: Map<string, Record<string, string>>): Promise<void> {
+  for (const [project, files] of live) {
+    const manifest = await loadManifest(env.ASSETS, { project, ttl: 0 });
+    expect(manifest).not.toBeNull();
+    const storage = counting(env.ASSETS);
+    const handler = createAssetHandler(manifest!, storage, { htmlHandling: "none" });
+    for (const [path, body] of Object.entries(files)) {
+      const response = await handler(new Request(`https://t.example${encodeURI(path)}`));
+      // A secret or a platform file is never published, so never served.
+      if (neverPublished(path.slice(1))) expect(response?.status ?? 404).not.toBe(200);
+      if (response?.status === 200) expect(await response.text()).toBe(body);
+      else await response?.arrayBuffer();
+    }
+    for (const key of storage.reads) {
+      expect(key.startsWith(projectPrefix("", project)), key).toBe(true);
+    }
+  }
+}
+
 describe("tenants published from a Worker into one namespace", () => {
   it("write and read only their own keys, and each serves its own bytes", async () => {
     let published = 0;
@@ -65,22 +85,7 @@ describe("tenants published from a Worker into one namespace", () => {
           published += 1;
           live.set(project, files);
         }
-        for (const [project, files] of live) {
-          const manifest = await loadManifest(env.ASSETS, { project, ttl: 0 });
-          expect(manifest).not.toBeNull();
-          const storage = counting(env.ASSETS);
-          const handler = createAssetHandler(manifest!, storage, { htmlHandling: "none" });
-          for (const [path, body] of Object.entries(files)) {
-            const response = await handler(new Request(`https://t.example${encodeURI(path)}`));
-            // A secret or a platform file is never published, so never served.
-            if (neverPublished(path.slice(1))) expect(response?.status ?? 404).not.toBe(200);
-            if (response?.status === 200) expect(await response.text()).toBe(body);
-            else await response?.arrayBuffer();
-          }
-          for (const key of storage.reads) {
-            expect(key.startsWith(projectPrefix("", project)), key).toBe(true);
-          }
-        }
+        await expectServedAlone(live);
       }),
       { numRuns: 60 },
     );
@@ -135,20 +140,7 @@ describe("tenants published through the upload API into one namespace", () => {
           published += 1;
           live.set(project, files);
         }
-        for (const [project, files] of live) {
-          const manifest = await loadManifest(env.ASSETS, { project, ttl: 0 });
-          const storage = counting(env.ASSETS);
-          const handler = createAssetHandler(manifest!, storage, { htmlHandling: "none" });
-          for (const [path, body] of Object.entries(files)) {
-            const response = await handler(new Request(`https://t.example${encodeURI(path)}`));
-            if (neverPublished(path.slice(1))) expect(response?.status ?? 404).not.toBe(200);
-            if (response?.status === 200) expect(await response.text()).toBe(body);
-            else await response?.arrayBuffer();
-          }
-          for (const key of storage.reads) {
-            expect(key.startsWith(projectPrefix("", project)), key).toBe(true);
-          }
-        }
+        await expectServedAlone(live);
       }),
       { numRuns: 40 },
     );
