@@ -1,7 +1,7 @@
 // Accept negotiation (RFC 9110 §12.5.1) between a file and the files beside it with its content in
 // other types: `photo.avif` and `photo.webp` beside `photo.jpg`, `index.md` beside `index.html`.
 
-import { boundedMap } from "./bounded.js";
+import { keptParses } from "./bounded.js";
 import { weightOf } from "./encoding.js";
 
 /** One member of an Accept header: a media range and its q-value. */
@@ -86,14 +86,6 @@ function rank({ q, specificity }: { q: number; specificity: number }, original: 
   return Math.round(q * 1000) * 100 + specificity * 10 + (named !== original ? 1 : 0);
 }
 
-// Clients send a handful of distinct Accept values; their parses are kept as Accept-Encoding's are.
-const RANGES_KEPT = 64;
-const parses = boundedMap<string, MediaRange[]>(RANGES_KEPT);
-
-function rangesOf(accept: string): MediaRange[] {
-  const kept = parses.get(accept);
-  if (kept) return kept;
-  const parsed = parseAccept(accept);
-  if (accept.length <= 512) parses.set(accept, parsed);
-  return parsed;
-}
+// Clients send a handful of distinct Accept values; their parses are kept (up to 64 values of up
+// to 512 characters).
+const rangesOf = keptParses(parseAccept, 64, 512);

@@ -30,3 +30,22 @@ export function boundedMap<K, V>(limit: number): BoundedMap<K, V> {
     },
   };
 }
+
+/**
+ * `parse`, with the results for the last `limit` distinct inputs of up to `longest` characters
+ * kept: what request headers clients send few distinct values of (Accept, Accept-Encoding) get.
+ */
+export function keptParses<T>(
+  parse: (text: string) => T,
+  limit: number,
+  longest: number,
+): (text: string) => T {
+  const parses = boundedMap<string, T>(limit);
+  return function parsed(text) {
+    const kept = parses.get(text);
+    if (kept !== undefined) return kept;
+    const result = parse(text);
+    if (text.length <= longest) parses.set(text, result);
+    return result;
+  };
+}

@@ -1,6 +1,6 @@
 // Accept-Encoding negotiation (RFC 9110 §12.5.3) over the precompressed variants a file has.
 
-import { boundedMap } from "./bounded.js";
+import { keptParses } from "./bounded.js";
 import type { ContentEncoding } from "./manifest.js";
 
 /**
@@ -64,15 +64,6 @@ export function weightOf(params: readonly string[]): number {
   return q;
 }
 
-// Clients send a handful of distinct Accept-Encoding values, so their parses are kept (up to
-// WEIGHTS_KEPT values of up to 256 characters).
-const WEIGHTS_KEPT = 64;
-const parses = boundedMap<string, Map<string, number>>(WEIGHTS_KEPT);
-
-function weightsOf(accept: string): Map<string, number> {
-  const kept = parses.get(accept);
-  if (kept) return kept;
-  const parsed = parseAcceptEncoding(accept);
-  if (accept.length <= 256) parses.set(accept, parsed);
-  return parsed;
-}
+// Clients send a handful of distinct Accept-Encoding values, so their parses are kept (up to 64
+// values of up to 256 characters).
+const weightsOf = keptParses(parseAcceptEncoding, 64, 256);
