@@ -5,6 +5,7 @@ import {
   FLAG_IMMUTABLE,
   MANIFEST_VERSION,
   alternatePath,
+  linkOf,
   shardOf,
   type AssetManifest,
   type ContentEncoding,
@@ -185,4 +186,30 @@ export async function shardManifest(
   );
   const { files: _files, shards: _shards, ...tables } = manifest;
   return { index: { ...tables, shards: shards.map((s) => s.hash) }, shards };
+}
+
+/** What a publisher carries over for content an earlier deploy had. */
+export type KnownFile = Pick<ManifestFile, "lastModified" | "variants" | "link" | "digest">;
+
+/** Files of a manifest by content hash, to carry Last-Modified and variants into the next deploy. */
+export function filesByHash(manifest: AssetManifest | undefined): Map<string, KnownFile> {
+  const byHash = new Map<string, KnownFile>();
+  if (!manifest) return byHash;
+  for (const [hash, , , time, , variants, more] of Object.values(manifest.files)) {
+    const lastModified = manifest.times[time];
+    if (lastModified === undefined || byHash.has(hash)) continue;
+    byHash.set(hash, {
+      lastModified,
+      variants: (variants ?? []).map(([encoding, vhash, size, digest]) => ({
+        encoding,
+        hash: vhash,
+        size,
+        ...(digest === undefined ? {} : { digest }),
+      })),
+      ...(more?.digest === undefined ? {} : { digest: more.digest }),
+      // Known only when that deploy looked for links: then a page without any has `null`.
+      ...(manifest.links ? { link: linkOf(manifest.links, hash) ?? null } : {}),
+    });
+  }
+  return byHash;
 }

@@ -35,16 +35,23 @@ export type {
 export {
   createManifest,
   alternatesOf,
+  filesByHash,
   shardManifest,
   tableIndex,
   viteFingerprint,
 } from "./build-manifest.js";
 export { manifestKeys, bucketKeys, isStored } from "./manifest-keys.js";
 export { retainedGroups, DEFAULT_RETAIN } from "./retain.js";
-export { planPrune, parseRecord, PruneStopped } from "./prune-plan.js";
+export {
+  planPrune,
+  parseRecord,
+  PruneStopped,
+  historyRecords,
+  previewRecords,
+} from "./prune-plan.js";
 export type { PrunePlan, PrunePlanOptions, PruneSource } from "./prune-plan.js";
 export type { RetainSettings } from "./retain.js";
-export type { ManifestFile } from "./build-manifest.js";
+export type { KnownFile, ManifestFile } from "./build-manifest.js";
 export { parseHeadersFile, MAX_HEADER_RULES } from "./headers-file.js";
 export type { HeaderRule } from "./headers-file.js";
 export { MAX_RULE_LINE } from "./rules-file.js";

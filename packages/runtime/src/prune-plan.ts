@@ -72,10 +72,7 @@ export async function planPrune(
   options: PrunePlanOptions,
 ): Promise<PrunePlan> {
   const { keep, careful } = options;
-  const history = (await source.list(historyFolder(prefix)))
-    .map((key) => key.name)
-    .filter((name) => historyTime(prefix, name) !== undefined)
-    .sort();
+  const history = await historyRecords(source, prefix);
   const kept = careful ? history : history.slice(-keep);
   const dropped = careful ? [] : history.slice(0, -keep);
   const latest = await source.getText(pointerKey(prefix));
@@ -98,8 +95,8 @@ export async function planPrune(
     }
   }
   // Previews are live too, each until it is replaced or removed.
-  for (const { name: key } of await source.list(previewFolder(prefix))) {
-    if (previewName(prefix, key) !== undefined) records.push({ name: key, text: null });
+  for (const { key } of await previewRecords(source, prefix)) {
+    records.push({ name: key, text: null });
   }
   for (const record of records) {
     const manifest = await readWhole(source, record.name, record.text);
@@ -135,6 +132,25 @@ export async function planPrune(
     referenced,
     kept,
   };
+}
+
+/** Names of the site's history records, oldest first; keys of other sites under the folder are left out. */
+export async function historyRecords(source: PruneSource, prefix: string): Promise<string[]> {
+  return (await source.list(historyFolder(prefix)))
+    .map((key) => key.name)
+    .filter((name) => historyTime(prefix, name) !== undefined)
+    .sort();
+}
+
+/** The site's preview records, by name; keys of other sites under the folder are left out. */
+export async function previewRecords(
+  source: PruneSource,
+  prefix: string,
+): Promise<{ name: string; key: string }[]> {
+  return (await source.list(previewFolder(prefix))).flatMap(({ name: key }) => {
+    const name = previewName(prefix, key);
+    return name === undefined ? [] : [{ name, key }];
+  });
 }
 
 /** Parses a manifest record or a sharded pointer, or stops the prune naming the record. */

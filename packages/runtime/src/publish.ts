@@ -4,8 +4,10 @@
 
 import {
   createManifest,
+  filesByHash,
   shardManifest,
   viteFingerprint,
+  type KnownFile,
   type ManifestFile,
 } from "./build-manifest.js";
 import { contentTypeOf, isCompressible } from "./content-type.js";
@@ -25,7 +27,6 @@ import {
   validateManifestRecord,
   type AssetManifest,
   type ManifestIndex,
-  type ManifestVariant,
 } from "./manifest.js";
 import { neverPublished, type NeverPublished } from "./names.js";
 import { decodePath } from "./path.js";
@@ -161,7 +162,7 @@ export async function publishProject(
       const contentType = contentTypeOf(path);
       const carried = run.known.get(hash);
       let variants = (carried?.variants ?? []).filter((v) =>
-        run.stored.has(contentKey(prefix, v[1])),
+        run.stored.has(contentKey(prefix, v.hash)),
       );
       const compressible =
         precompress &&
@@ -174,7 +175,7 @@ export async function publishProject(
         if (gzipped.byteLength < bytes.byteLength * 0.95) {
           const vhash = await hashBytes(gzipped);
           await run.store(vhash, gzipped, chunk);
-          variants = [["gzip", vhash, gzipped.byteLength]];
+          variants = [{ encoding: "gzip", hash: vhash, size: gzipped.byteLength }];
         }
       }
       files.push({
@@ -184,7 +185,12 @@ export async function publishProject(
         contentType,
         lastModified: carried?.lastModified ?? run.now,
         immutable: immutable(path),
-        variants: variants.map(([encoding, vhash, size]) => ({ encoding, hash: vhash, size })),
+        // A Worker publish records no digests: keep none a sync recorded, so the entry agrees.
+        variants: variants.map(({ encoding, hash: vhash, size }) => ({
+          encoding,
+          hash: vhash,
+          size,
+        })),
       });
     }
     const manifest = await run.record(files, chunk);
@@ -197,7 +203,7 @@ export interface PublishRun {
   /** Content keys storage holds, listed once the lock was taken, and those written since. */
   stored: Set<string>;
   /** Last-Modified and variants of the content the live deploy had, by hash. */
-  known: Map<string, { lastModified: number; variants: ManifestVariant[] }>;
+  known: Map<string, KnownFile>;
   /** The publish's time, in seconds: Last-Modified of new content. */
   now: number;
   /** Writes `bytes` under `hash` (in parts over `chunk`) unless stored; whether it wrote. */
@@ -243,11 +249,12 @@ export async function withPublishLock<T>(
       if (isContentKey(prefix, key.name)) stored.add(key.name);
     }
     const live = await liveDeploy(kv, prefix);
-    const known = knownContent(live?.manifest);
+    const known = filesByHash(live?.manifest);
+    const now = Math.floor(started / 1000);
     return await publish({
       stored,
       known,
-      now: Math.floor(started / 1000),
+      now,
       async store(hash, bytes, chunk) {
         const keys = partKeys(contentKey(prefix, hash), bytes.byteLength, chunk);
         if (keys.every((k) => stored.has(k))) return false;
@@ -264,7 +271,6 @@ export async function withPublishLock<T>(
           created: started,
           acceptVariants: true,
         });
-        const now = Math.floor(started / 1000);
         const present = (key: string, inBucket: boolean) => !inBucket && stored.has(key);
         const retained = retainedGroups(live?.manifest, manifest, retain, now, present);
         if (retained.length > 0) manifest.retained = retained;
@@ -374,21 +380,6 @@ function recordOf(text: string): { value: unknown; sharded: boolean } | undefine
   }
   const { problem, sharded } = validateManifestRecord(value);
   return problem ? undefined : { value, sharded };
-}
-
-/** Last-Modified and variants by content hash, of the live deploy's manifest. */
-function knownContent(
-  manifest: AssetManifest | undefined,
-): Map<string, { lastModified: number; variants: ManifestVariant[] }> {
-  const known = new Map<string, { lastModified: number; variants: ManifestVariant[] }>();
-  if (manifest === undefined) return known;
-  for (const [hash, , , time, , variants] of Object.values(manifest.files)) {
-    const lastModified = manifest.times[time];
-    if (lastModified !== undefined && !known.has(hash)) {
-      known.set(hash, { lastModified, variants: variants ?? [] });
-    }
-  }
-  return known;
 }
 
 async function bytesOf(body: PublishBody): Promise<Uint8Array> {

@@ -2,9 +2,14 @@
 import { historyTime, pointerKey, previewKey } from "@kv-assets/runtime/format";
 import type { AssetManifest, ManifestIndex } from "@kv-assets/runtime";
 import { describeError, fail, packageLogger } from "./errors.js";
-import { historyRecords, previewRecords } from "./history.js";
 import { releaseLock, takeLock, waitForPrunes } from "./locks.js";
-import { bucketKeys, isStored, manifestKeys } from "@kv-assets/runtime/format";
+import {
+  bucketKeys,
+  historyRecords,
+  isStored,
+  manifestKeys,
+  previewRecords,
+} from "@kv-assets/runtime/format";
 import { parseManifestRecord } from "./manifest.js";
 import { withTarget } from "./open-target.js";
 import type { PruneOptions } from "./prune.js";

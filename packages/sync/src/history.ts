@@ -1,17 +1,16 @@
 // What a sync may rely on: the manifest history, and the keys storage is known to hold.
 import {
   bucketKeys,
-  historyFolder,
-  historyTime,
+  filesByHash,
+  historyRecords,
   isContentKey,
   manifestKeys,
-  previewFolder,
-  previewName,
+  type KnownFile,
 } from "@kv-assets/runtime/format";
 import type { AssetManifest } from "@kv-assets/runtime";
 import { describeError, fail } from "./errors.js";
 import { readJournal } from "./journal.js";
-import { filesByHash, parseManifest, type KnownFile } from "./manifest.js";
+import { parseManifest } from "./manifest.js";
 import type { SyncLogger, SyncSettings } from "./options.js";
 import type { KvTarget } from "./target.js";
 
@@ -92,25 +91,6 @@ export async function readHistory(
     }
   }
   return manifests;
-}
-
-/** Names of the site's history records, oldest first; keys of other sites under the folder are left out. */
-export async function historyRecords(target: KvTarget, prefix: string): Promise<string[]> {
-  return (await target.list(historyFolder(prefix)))
-    .map((key) => key.name)
-    .filter((name) => historyTime(prefix, name) !== undefined)
-    .sort();
-}
-
-/** The site's preview records, by name; keys of other sites under the folder are left out. */
-export async function previewRecords(
-  target: KvTarget,
-  prefix: string,
-): Promise<{ name: string; key: string }[]> {
-  return (await target.list(previewFolder(prefix))).flatMap(({ name: key }) => {
-    const name = previewName(prefix, key);
-    return name === undefined ? [] : [{ name, key }];
-  });
 }
 
 // Which keys can be relied on without uploading them again. Keys of recent manifests were

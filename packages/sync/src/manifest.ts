@@ -6,9 +6,7 @@ import {
   KV_VALUE_LIMIT,
   longestKey,
   projectPrefix,
-  linkOf,
   validateManifestRecord,
-  type ManifestFile,
 } from "@kv-assets/runtime/format";
 import { validateManifest, type AssetManifest, type ManifestIndex } from "@kv-assets/runtime";
 import { fail } from "./errors.js";
@@ -59,30 +57,4 @@ export function parseManifest(text: string): AssetManifest {
   const problem = validateManifest(value);
   if (problem) throw new Error(problem);
   return value as AssetManifest;
-}
-
-/** What a sync carries over for content an earlier deploy had. */
-export type KnownFile = Pick<ManifestFile, "lastModified" | "variants" | "link" | "digest">;
-
-/** Files of a manifest by content hash, to carry Last-Modified and variants into the next sync. */
-export function filesByHash(manifest: AssetManifest | undefined): Map<string, KnownFile> {
-  const byHash = new Map<string, KnownFile>();
-  if (!manifest) return byHash;
-  for (const [hash, , , time, , variants, more] of Object.values(manifest.files)) {
-    const lastModified = manifest.times[time];
-    if (lastModified === undefined || byHash.has(hash)) continue;
-    byHash.set(hash, {
-      lastModified,
-      variants: (variants ?? []).map(([encoding, vhash, size, digest]) => ({
-        encoding,
-        hash: vhash,
-        size,
-        ...(digest === undefined ? {} : { digest }),
-      })),
-      ...(more?.digest === undefined ? {} : { digest: more.digest }),
-      // Known only when that sync looked for links: then a page without any has `null`.
-      ...(manifest.links ? { link: linkOf(manifest.links, hash) ?? null } : {}),
-    });
-  }
-  return byHash;
 }
