@@ -256,11 +256,15 @@ export async function withPublishLock<T>(
       known,
       now,
       async store(hash, bytes, chunk) {
-        const keys = partKeys(contentKey(prefix, hash), bytes.byteLength, chunk);
-        if (keys.every((k) => stored.has(k))) return false;
-        for (const [i, partKey] of keys.entries()) {
-          await put(partKey, bytes.subarray(i * chunk, (i + 1) * chunk), metadata);
-          stored.add(partKey);
+        const key = contentKey(prefix, hash);
+        if (partKeys(key, bytes.byteLength, chunk).every((k) => stored.has(k))) return false;
+        for (const written of await putParts(
+          (k, part) => put(k, part, metadata),
+          key,
+          bytes,
+          chunk,
+        )) {
+          stored.add(written);
         }
         return true;
       },
@@ -306,6 +310,20 @@ export async function withPublishLock<T>(
   } finally {
     await lock.release();
   }
+}
+
+/** Writes `bytes` under `key`, in parts of `chunk` when larger (see `partKeys`); the keys written. */
+export async function putParts(
+  put: (key: string, part: Uint8Array) => Promise<void>,
+  key: string,
+  bytes: Uint8Array,
+  chunk: number,
+): Promise<string[]> {
+  const keys = partKeys(key, bytes.byteLength, chunk);
+  for (const [i, partKey] of keys.entries()) {
+    await put(partKey, bytes.subarray(i * chunk, (i + 1) * chunk));
+  }
+  return keys;
 }
 
 /** The retention a publish runs with, from its `retain` option. */

@@ -9,10 +9,12 @@ import { contentKey, partKeys, uploadKey } from "./keys.js";
 import { CONTENT_ENCODINGS, KV_VALUE_LIMIT, type ContentEncoding } from "./manifest.js";
 import { neverPublished } from "./names.js";
 import { viteFingerprint } from "./build-manifest.js";
+import { escapeRegExp } from "./pattern.js";
 import {
   isFilePath,
   prefixOf,
   PublishError,
+  putParts,
   retainOf,
   withPublishLock,
   type PublishStorage,
@@ -95,7 +97,7 @@ export function createUploadHandler<Context = undefined>(
   const immutable = options.immutable ?? viteFingerprint();
   const retain = retainOf(options.retain);
   const route = new RegExp(
-    `^${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}projects/([^/]+)/sessions(?:/([0-9a-f]{16})/(bodies|publish))?$`,
+    `^${escapeRegExp(base)}projects/([^/]+)/sessions(?:/([0-9a-f]{16})/(bodies|publish))?$`,
   );
 
   return async function handleUpload(request, storage, context) {
@@ -140,19 +142,13 @@ export function createUploadHandler<Context = undefined>(
       throw new UploadRefused(413, `${bytes} bytes of files, over the quota of ${quota.bytes}`);
     }
     const stored = new Set((await listAll(storage, prefix)).map((key) => key.name));
-    const missing = new Set<string>();
-    for (const file of accepted) {
-      for (const body of [file, ...(file.variants ?? [])]) {
-        const keys = partKeys(contentKey(prefix, body.hash), body.size, KV_VALUE_LIMIT);
-        if (!keys.every((k) => stored.has(k))) missing.add(body.hash);
-      }
-    }
+    const missing = missingBodies(accepted, prefix, stored);
     const id = randomHex(8);
     await storage.put(uploadKey(prefix, id), JSON.stringify(accepted), {
       expirationTtl: SESSION_TTL,
     });
     return Response.json(
-      { session: id, missing: [...missing], skipped: skipped.map((f) => f.path) },
+      { session: id, missing, skipped: skipped.map((f) => f.path) },
       { status: 201 },
     );
   }
@@ -181,11 +177,12 @@ export function createUploadHandler<Context = undefined>(
           `body ${hash} does not hash to ${hash}; nothing of it was stored`,
         );
       }
-      const keys = partKeys(contentKey(prefix, hash), bytes.byteLength, KV_VALUE_LIMIT);
-      for (const [i, key] of keys.entries()) {
-        const part = bytes.subarray(i * KV_VALUE_LIMIT, (i + 1) * KV_VALUE_LIMIT);
-        await storage.put(key, part, { metadata: { t } });
-      }
+      await putParts(
+        (key, part) => storage.put(key, part, { metadata: { t } }),
+        contentKey(prefix, hash),
+        bytes,
+        KV_VALUE_LIMIT,
+      );
     }
     return Response.json({ stored: bodies.length });
   }
@@ -194,14 +191,7 @@ export function createUploadHandler<Context = undefined>(
     const files = await sessionFiles(storage, prefix, id);
     const locked = { prefix, project, retain };
     const result = await withPublishLock(storage, locked, async (run) => {
-      const missing = files
-        .flatMap((file) => [file, ...(file.variants ?? [])])
-        .filter((body) =>
-          partKeys(contentKey(prefix, body.hash), body.size, KV_VALUE_LIMIT).some(
-            (key) => !run.stored.has(key),
-          ),
-        )
-        .map((body) => body.hash);
+      const missing = missingBodies(files, prefix, run.stored);
       if (missing.length > 0) {
         throw new UploadRefused(409, `${missing.length} bodies are not uploaded yet`, missing);
       }
@@ -253,6 +243,18 @@ export function decodeBodies(data: Uint8Array): { hash: string; bytes: Uint8Arra
     at += 28 + size;
   }
   return bodies;
+}
+
+/** Hashes of the bodies of `files` (and their variants) whose keys are not all in `stored`. */
+function missingBodies(files: UploadFile[], prefix: string, stored: Set<string>): string[] {
+  const missing = new Set<string>();
+  for (const file of files) {
+    for (const body of [file, ...(file.variants ?? [])]) {
+      const keys = partKeys(contentKey(prefix, body.hash), body.size, KV_VALUE_LIMIT);
+      if (!keys.every((key) => stored.has(key))) missing.add(body.hash);
+    }
+  }
+  return [...missing];
 }
 
 /** A request of the upload API refused with `status`; `missing` for a publish that came early. */
