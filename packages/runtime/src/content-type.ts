@@ -18,6 +18,17 @@ export function isCompressible(contentType: string): boolean {
   return isText(type) || COMPRESSIBLE.has(type);
 }
 
+/** Smallest file worth precompressing, by default: below it a variant saves too few bytes. */
+export const PRECOMPRESS_MIN_SIZE = 1024;
+
+/**
+ * Whether a compressed body of `size` bytes is worth keeping beside the `original` one: it must
+ * save at least 5% to be worth a key, a header and a Vary.
+ */
+export function worthKeeping(size: number, original: number): boolean {
+  return size < original * 0.95;
+}
+
 function isText(type: string): boolean {
   return (
     type.startsWith("text/") || TEXT.has(type) || type.endsWith("+json") || type.endsWith("+xml")

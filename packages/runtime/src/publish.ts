@@ -10,7 +10,12 @@ import {
   type KnownFile,
   type ManifestFile,
 } from "./build-manifest.js";
-import { contentTypeOf, isCompressible } from "./content-type.js";
+import {
+  contentTypeOf,
+  isCompressible,
+  PRECOMPRESS_MIN_SIZE,
+  worthKeeping,
+} from "./content-type.js";
 import { hashBytes } from "./hash.js";
 import {
   contentKey,
@@ -34,7 +39,12 @@ import { DEFAULT_RETAIN, retainedGroups, type RetainSettings } from "./retain.js
 import { holds, listAll, takeWorkerLock } from "./worker-locks.js";
 
 export { createManifest, viteFingerprint, type ManifestFile } from "./build-manifest.js";
-export { contentTypeOf, isCompressible } from "./content-type.js";
+export {
+  contentTypeOf,
+  isCompressible,
+  PRECOMPRESS_MIN_SIZE,
+  worthKeeping,
+} from "./content-type.js";
 export { createHasher, hashBytes, type Hasher } from "./hash.js";
 export { neverPublished, type NeverPublished } from "./names.js";
 export {
@@ -166,13 +176,13 @@ export async function publishProject(
       );
       const compressible =
         precompress &&
-        bytes.byteLength >= 1024 &&
+        bytes.byteLength >= PRECOMPRESS_MIN_SIZE &&
         bytes.byteLength <= chunk &&
         isCompressible(contentType);
       if (!compressible) variants = [];
       else if (variants.length === 0) {
         const gzipped = await gzip(bytes);
-        if (gzipped.byteLength < bytes.byteLength * 0.95) {
+        if (worthKeeping(gzipped.byteLength, bytes.byteLength)) {
           const vhash = await hashBytes(gzipped);
           await run.store(vhash, gzipped, chunk);
           variants = [{ encoding: "gzip", hash: vhash, size: gzipped.byteLength }];

@@ -3,7 +3,7 @@ import { CONTENT_ENCODINGS, decodePath, KV_VALUE_LIMIT } from "@kv-assets/runtim
 import type { AssetManifest, ContentEncoding } from "@kv-assets/runtime";
 import { fail, packageLogger } from "./errors.js";
 import type { RemoteKvOptions } from "./kv-remote.js";
-import { viteFingerprint } from "@kv-assets/runtime/publish";
+import { PRECOMPRESS_MIN_SIZE, viteFingerprint } from "@kv-assets/runtime/publish";
 import { resolvePrefix } from "./manifest.js";
 import type { ScanOptions, SkippedFile } from "./scan.js";
 import { DEFAULT_BROTLI_QUALITY } from "./precompress.js";
@@ -248,7 +248,7 @@ export function resolveSyncOptions(options: SyncOptions): SyncSettings {
     precompress: encodingsOf(options.precompress ?? true),
     digests: options.digests ?? false,
     acceptVariants: options.acceptVariants ?? true,
-    precompressMinSize: options.precompressMinSize ?? 1024,
+    precompressMinSize: options.precompressMinSize ?? PRECOMPRESS_MIN_SIZE,
     brotliQuality: options.brotliQuality ?? DEFAULT_BROTLI_QUALITY,
     earlyHints: options.earlyHints ?? false,
     immutable: options.immutable ?? viteFingerprint(),

@@ -2,6 +2,7 @@
 import { promisify } from "node:util";
 import * as zlib from "node:zlib";
 import type { ContentEncoding } from "@kv-assets/runtime";
+import { worthKeeping } from "@kv-assets/runtime/publish";
 
 const brotli = promisify(zlib.brotliCompress);
 const gz = promisify(zlib.gzip);
@@ -52,8 +53,7 @@ export async function precompress(
       return { encoding, bytes: compressed };
     }),
   );
-  // A variant must save at least a little to be worth a key, a header and a Vary.
-  return made.filter((variant) => variant.bytes.byteLength < bytes.byteLength * 0.95);
+  return made.filter((variant) => worthKeeping(variant.bytes.byteLength, bytes.byteLength));
 }
 
 /** zstd at {@link ZSTD_LEVEL}: Node's own where it has it (22.15 and later), else a wasm build. */

@@ -6,6 +6,7 @@ import {
   hashBytes,
   isCompressible,
   MAX_BATCH_BODIES,
+  PRECOMPRESS_MIN_SIZE,
   type UploadFile,
 } from "@kv-assets/runtime/publish";
 import type { ContentEncoding } from "@kv-assets/runtime";
@@ -152,7 +153,11 @@ async function listFiles(sources: Source[], options: PushOptions): Promise<Liste
     };
     readers.set(hash, read);
     const variants = [];
-    if (encodings.length > 0 && size >= 1024 && isCompressible(contentTypeOf(source.path))) {
+    if (
+      encodings.length > 0 &&
+      size >= PRECOMPRESS_MIN_SIZE &&
+      isCompressible(contentTypeOf(source.path))
+    ) {
       for (const variant of await precompress(await read(), {
         encodings,
         brotliQuality: options.brotliQuality ?? DEFAULT_BROTLI_QUALITY,
