@@ -174,6 +174,31 @@ describe("createUploadHandler", () => {
     expect(await env.ASSETS.get(contentKey(projectPrefix("", "forged"), hash))).toBeNull();
   });
 
+  it.each([
+    [
+      "a frame longer than the batch",
+      () => encodeBodies([{ hash: "0".repeat(16), bytes: encoder.encode("x") }]).slice(0, 20),
+      /is not framed as bodies at byte 0/,
+    ],
+    [
+      "a body the session does not list",
+      () => encodeBodies([{ hash: "f".repeat(16), bytes: encoder.encode("x") }]),
+      /is not one of the session's files/,
+    ],
+  ])("refuses a batch with %s, and stores nothing of it", async (_, batch, message) => {
+    const { list } = await listed({ "/y.txt": "y" });
+    const opened = await call("POST", "projects/framing/sessions", JSON.stringify({ files: list }));
+    const sent = await call(
+      "PUT",
+      `projects/framing/sessions/${opened.json.session as string}/bodies`,
+      batch(),
+    );
+    expect(sent.status).toBe(400);
+    expect(sent.json.error).toMatch(message);
+    const stored = await env.ASSETS.list({ prefix: projectPrefix("", "framing") });
+    expect(stored.keys.filter((k) => !k.name.includes("/uploads/"))).toEqual([]);
+  });
+
   it(`refuses a batch of more than ${MAX_BATCH_BODIES} bodies`, async () => {
     const { list } = await listed({ "/x.txt": "x" });
     const opened = await call("POST", "projects/batch/sessions", JSON.stringify({ files: list }));
